@@ -1,0 +1,625 @@
+"""session-utils: which visit is this page in?
+
+Three nested sessions:
+  persisted  shared by every tab of a site, kept in a first-party cookie
+             (falling back to localStorage, then memory) for 30 minutes;
+  tab        one per browser tab, surviving reloads (sessionStorage);
+  page       one per page view, following single-page-app navigation (memory).
+
+This file is transpiled by Transcrypt 3.9.5 into plain JavaScript, and the build
+drops Transcrypt's runtime. It is written in the subset of Python that compiles
+to JavaScript without that runtime (see scripts/build.py, whose guards fail on
+anything else): no dict literals outside `jsiter`, no len/in/str/int, no
+f-strings, slicing, comprehensions, classes or keyword-argument calls.
+
+Read it with JavaScript semantics in mind:
+  - a caller may omit any argument: it arrives as `undefined`, which `== None`
+    (compiled to `== null`) matches as well as null;
+  - `==` is JavaScript's loose equality; `and` / `or` return an operand;
+  - names such as Date, JSON, document, location, crypto are the browser's;
+  - `__new__(X(...))` is `new X(...)`, `__typeof__(x)` is `typeof x`.
+"""
+# Keep these JavaScript names as they are: Transcrypt would otherwise rename
+# them to its runtime's Python-flavoured versions (py_keys, py_split...).
+__pragma__('noalias', 'keys')
+__pragma__('noalias', 'name')
+__pragma__('noalias', 'split')
+__pragma__('noalias', 'replace')
+__pragma__('noalias', 'TypeError')
+
+# The public API: the build exports exactly these names, in this order.
+__all__ = [
+    'getSession', 'setSession', 'extendSession', 'removeSession', 'sessionData',
+    'getTabSession', 'setTabSession', 'getPageSession', 'setPageSession',
+    'onSessionChange', 'configure',
+]
+
+MINUTE = 60000
+MAX_MINUTES = 576000          # 400 days: browsers cap a cookie's lifetime there
+MAX_COOKIE = 4096             # bytes of name=value a browser keeps per cookie
+CLOCK_SKEW = MINUTE           # how far a stored expiry may exceed its duration
+TAB_KEY = '__session_tab'     # sessionStorage key of the tab session
+# Never taken from `extra`: the session's own fields and prototype-polluting keys.
+RESERVED = ['id', 'created', 'createdAt', 'expires', 'expiresAt', 'modified', 'modifiedAt',
+            'duration', 'elapsed', 'remaining', 'isExpired', 'isNew',
+            '__proto__', 'constructor', 'prototype']
+COMPUTED = ['elapsed', 'remaining', 'isExpired', 'isNew']
+
+
+# ------------------------------------------------------------- settings
+
+__pragma__('jsiter')
+settings = {'minutes': 30, 'name': '__session', 'domain': '', 'sameSite': 'Lax', 'secure': None}
+__pragma__('nojsiter')
+cookie_domain = ''            # settings.domain, with 'auto' resolved
+
+
+def configure(options):
+    """Set defaults for later calls; return the effective settings.
+
+    Every option is checked before any is applied, so a bad one changes nothing.
+    """
+    global settings, cookie_domain, parsed_from
+    if options != None:
+        check_plain(options, 'options')
+        wanted = Object.assign(blank(), settings)
+        for key in Object.keys(options):
+            if settings.hasOwnProperty(key):
+                wanted[key] = check_option(key, options[key])
+            else:
+                fail(TypeError, 'unknown option: ' + key)
+        domain = resolve_domain(wanted.domain)
+        settings = wanted
+        cookie_domain = domain
+        parsed_from = None    # the cookie name may have changed: parse afresh
+    effective = Object.assign(blank(), settings)
+    effective.domain = cookie_domain
+    effective.secure = is_secure()
+    return effective
+
+
+def check_option(key, value):
+    if key == 'minutes':
+        return check_minutes(value)
+    if key == 'secure':
+        if value != None and value != True and value != False:
+            fail(TypeError, 'secure must be a boolean')
+        return value
+    if __typeof__(value) != 'string':
+        fail(TypeError, key + ' must be a string')
+    if key == 'sameSite':
+        if ['Lax', 'Strict', 'None'].indexOf(value) < 0:
+            fail(RangeError, "sameSite must be 'Lax', 'Strict' or 'None'")
+    elif not __new__(RegExp(COOKIE_NAME if key == 'name' else DOMAIN)).test(value):
+        fail(RangeError, 'invalid ' + key + ': ' + value)
+    return value
+
+
+COOKIE_NAME = "^[\\w!#$%&'*+.^`|~-]+$"                      # an RFC 6265 token
+DOMAIN = '^$|^auto$|^\\.?[a-z0-9-]+(\\.[a-z0-9-]+)*$'       # '' means host-only
+
+
+def resolve_domain(domain):
+    """'auto': the highest parent domain that accepts a cookie, as GA does.
+
+    Browsers refuse a cookie for a public suffix (co.uk, github.io), so trying
+    from the top down stops at the registrable domain. IP addresses, single-label
+    hosts and pages without cookies get a host-only cookie ('').
+    """
+    if domain != 'auto':
+        return domain
+    try:
+        host = location.hostname
+        labels = host.split('.')
+        if __new__(RegExp('^[\\d.]+$|:')).test(host):
+            return ''
+        index = labels.length - 2
+        while index >= 0:
+            candidate = labels.slice(index).join('.')
+            probe = '__session_probe=' + candidate
+            document.cookie = probe + ';path=/;domain=' + candidate
+            if document.cookie.indexOf(probe) >= 0:
+                document.cookie = probe + ';max-age=0;path=/;domain=' + candidate
+                return candidate
+            index -= 1
+    except:  # a page without cookies, or no DOM at all
+        pass
+    return ''
+
+
+def is_secure():
+    """Secure when asked, when SameSite=None demands it, or on an https page."""
+    if settings.sameSite == 'None':
+        return True
+    if settings.secure != None:
+        return settings.secure
+    try:
+        return location.protocol == 'https:'
+    except:
+        return False
+
+
+# ------------------------------------------------------------ arguments
+
+def fail(error_type, message):
+    raise __new__(error_type(message))
+
+
+def check_minutes(minutes):
+    """`minutes` or the configured default; a TypeError/RangeError naming it."""
+    if minutes == None:
+        return settings.minutes
+    if __typeof__(minutes) != 'number':
+        fail(TypeError, 'minutes must be a number')
+    if not (minutes > 0 and minutes <= MAX_MINUTES):   # NaN fails both tests
+        fail(RangeError, 'minutes must be > 0 and <= 576000')
+    return minutes
+
+
+def check_plain(value, argument):
+    if Object.prototype.toString.call(value) != '[object Object]':
+        fail(TypeError, argument + ' must be a plain object')
+
+
+def check_extra(extra):
+    if extra != None:
+        check_plain(extra, 'extra')
+    return extra
+
+
+def add_extra(record, extra):
+    """Copy the caller's own keys into the record; return how many were taken."""
+    taken = 0
+    if extra:
+        for key in Object.keys(extra):
+            if RESERVED.indexOf(key) < 0:
+                record[key] = extra[key]
+                taken += 1
+    return taken
+
+
+# --------------------------------------------------------------- records
+
+def now():
+    return Date.now()
+
+
+def iso(time):
+    return __new__(Date(time)).toISOString()
+
+
+def blank():
+    __pragma__('jsiter')
+    return {}
+    __pragma__('nojsiter')
+
+
+def uuid():
+    """A lowercase RFC 4122 version-4 UUID from the best randomness there is."""
+    source = crypto if __typeof__(crypto) != 'undefined' else None
+    if source and source.randomUUID:
+        return source.randomUUID()
+
+    def random_hex(digit):
+        # In the template, '0' and '1' become any hex digit and '8' one of 8-b
+        # (the RFC's variant bits); '4' stays: it is the version.
+        byte = source.getRandomValues(__new__(Uint8Array(1)))[0] if source else Math.random() * 256
+        return (digit ^ (byte & 15) >> digit / 4).toString(16)
+
+    return '10000000-1000-4000-8000-100000000000'.replace(__new__(RegExp('[018]', 'g')), random_hex)
+
+
+def sessionData():
+    """A fresh {id, created, createdAt}. Stores nothing."""
+    time = now()
+    __pragma__('jsiter')
+    return {'id': uuid(), 'created': time, 'createdAt': iso(time)}
+    __pragma__('nojsiter')
+
+
+def is_time(value):
+    return __typeof__(value) == 'number' and isFinite(value)
+
+
+def parse(text):
+    """A stored record from its text, or None when it is not a well-formed one.
+
+    Accepts what session-utils and @analytics/session-utils 0.2.4 write. Never
+    throws: broken encodings and JSON count as no session.
+    """
+    try:
+        record = JSON.parse(decodeURIComponent(text))
+        if (__typeof__(record.id) == 'string' and record.id and is_time(record.created)
+                and is_time(record.expires) and is_time(record.duration)):
+            for key in COMPUTED:
+                del record[key]
+            del record['__proto__']      # an own key from JSON: harmless, but never copied on
+            return record
+    except:
+        pass
+    return None
+
+
+def is_live(record, time):
+    """Unexpired, and not further in the future than its duration allows.
+
+    A clock set back would otherwise keep a session alive for as long as the
+    clock went back; such a session counts as over.
+    """
+    return record and record.expires > time and record.expires - time <= record.duration + CLOCK_SKEW
+
+
+def view(record, is_new, persisted_only):
+    """The object handed to callers: a copy, with the computed fields."""
+    session = Object.assign(blank(), record)
+    if not persisted_only:
+        time = now()
+        session.elapsed = Math.max(time - record.created, 0)
+        session.remaining = Math.max(record.expires - time, 0)
+        session.isExpired = session.remaining == 0
+        session.isNew = is_new
+    return session
+
+
+# --------------------------------------------------------------- storage
+
+def storage(kind):
+    """localStorage or sessionStorage, or None (no DOM, or access throws)."""
+    try:
+        return window[kind] if __typeof__(document) != 'undefined' else None
+    except:
+        return None
+
+
+def storage_get(kind, key):
+    try:
+        return storage(kind).getItem(key)
+    except:
+        return None
+
+
+def storage_set(kind, key, value):
+    """Store a value (None removes it); return whether it worked."""
+    try:
+        if value == None:
+            storage(kind).removeItem(key)
+        else:
+            storage(kind).setItem(key, value)
+        return True
+    except:
+        return False
+
+
+def read_cookies():
+    try:
+        return document.cookie
+    except:  # no DOM, or a sandboxed frame where reading cookies throws
+        return ''
+
+
+def cookie_values(cookies):
+    """Values of every cookie with our name, in the browser's order: longest path first."""
+    prefix = settings.name + '='
+    found = []
+    for pair in cookies.split('; '):
+        if pair.indexOf(prefix) == 0:
+            found.push(pair.slice(prefix.length))
+    return found
+
+
+def write_cookie(text):
+    try:
+        document.cookie = settings.name + '=' + text
+        return True
+    except:
+        return False
+
+
+def expire_cookies():
+    """Expire every copy of the cookie this page can see.
+
+    Ours sits at path=/ (with the configured domain). @analytics/session-utils
+    0.2.4 wrote its cookie without a path, so it sits at the page's directory
+    (and any of its parents): expire host-only copies at each of them too.
+    """
+    gone = ';max-age=0;path='
+    if cookie_domain:
+        write_cookie(gone + '/;domain=' + cookie_domain)
+    path = ''
+    write_cookie(gone + '/')
+    try:
+        directories = location.pathname.split('/')
+        index = 1
+        while index < directories.length - 1:
+            path = path + '/' + directories[index]
+            write_cookie(gone + path)
+            index += 1
+    except:
+        pass
+
+
+parsed_from = None            # the document.cookie string last parsed...
+parsed_record = None          # ...and the first well-formed record found in it
+memory = None                 # the last resort store, when no storage works
+
+
+def load():
+    """The current persisted record, or None when there is no live session.
+
+    Parsing is skipped while document.cookie is unchanged, yet a change made by
+    another tab is seen on the very next call.
+    """
+    global parsed_from, parsed_record
+    cookies = read_cookies()
+    if cookies != parsed_from:
+        parsed_from = cookies
+        parsed_record = None
+        for text in cookie_values(cookies):
+            parsed_record = parsed_record or parse(text)
+    record = parsed_record or parse(storage_get('localStorage', settings.name)) or parse(memory)
+    return record if is_live(record, now()) else None
+
+
+def save(record):
+    """Store the record: in the cookie if it sticks, else localStorage, else memory."""
+    global memory
+    text = encodeURIComponent(JSON.stringify(record))
+    if settings.name.length + 1 + text.length > MAX_COOKIE:
+        fail(RangeError, 'extra is too large: the session would exceed 4096 bytes')
+    cookies = read_cookies()
+    if cookie_values(cookies).length > 1:
+        expire_cookies()          # a copy left by 0.2.4 would hide ours
+    attributes = (';path=/' + (';domain=' + cookie_domain if cookie_domain else '')
+                  + ';max-age=' + Math.ceil((record.expires - now()) / 1000)
+                  + ';samesite=' + settings.sameSite + (';secure' if is_secure() else ''))
+    if write_cookie(text + attributes) and cookie_values(read_cookies()).indexOf(text) >= 0:
+        return
+    if not storage_set('localStorage', settings.name, text):
+        memory = text
+
+
+# ------------------------------------------------------ persisted session
+
+def getSession(minutes, persistedOnly):
+    """The live session, or a new one lasting `minutes` when there is none."""
+    minutes = check_minutes(minutes)
+    record = load()
+    if record:
+        return view(record, False, persistedOnly)
+    return start(minutes, None, persistedOnly)
+
+
+def setSession(minutes, extra):
+    """Start a new session (a new id), whatever there was."""
+    return start(check_minutes(minutes), check_extra(extra), False)
+
+
+def extendSession(minutes, extra):
+    """Push the expiry to now + minutes, keeping id, created and earlier extras.
+
+    Repeated calls are coalesced: the cookie is rewritten only when the expiry
+    would move by more than 1% of the duration (18 s for 30 minutes) or when
+    `extra` brings fields, so a scroll handler can call this freely.
+    """
+    minutes = check_minutes(minutes)
+    check_extra(extra)
+    stored = load()
+    if not stored:
+        return start(minutes, extra, False)
+    record = Object.assign(blank(), stored)
+    time = now()
+    duration = minutes * MINUTE
+    if add_extra(record, extra) or Math.abs(time + duration - record.expires) > duration / 100:
+        record.modified = time
+        record.modifiedAt = iso(time)
+        set_expiry(record, time, duration)
+        save(record)
+        return announce(view(record, False, False), 'extend')
+    return view(stored, False, False)
+
+
+def removeSession():
+    """Delete the session everywhere it may be; the next getSession() starts anew."""
+    global memory
+    had_session = load()
+    expire_cookies()
+    storage_set('localStorage', settings.name, None)
+    memory = None
+    if had_session:
+        announce(None, 'remove')
+
+
+def set_expiry(record, time, duration):
+    record.expires = time + duration
+    record.expiresAt = iso(record.expires)
+    record.duration = duration
+
+
+def start(minutes, extra, persisted_only):
+    record = sessionData()
+    add_extra(record, extra)
+    set_expiry(record, record.created, minutes * MINUTE)
+    save(record)
+    announce(view(record, True, False), 'start')
+    return view(record, True, persisted_only)
+
+
+# ---------------------------------------------------------- change events
+
+events = None                 # an EventTarget, made on the first subscription
+channel = None                # a BroadcastChannel to the other tabs, while subscribed
+CHANNEL = 'session-utils'
+
+
+def onSessionChange(callback):
+    """Call `callback(session, reason, remote)` on every change; return unsubscribe().
+
+    Listeners run through a native EventTarget: each is called synchronously,
+    an exception in one is reported by the browser without stopping the others
+    or the call that made the change, and a removed listener is never called.
+    """
+    global events, channel
+    if __typeof__(callback) != 'function':
+        fail(TypeError, 'callback must be a function')
+    events = events or __new__(EventTarget())
+
+    def listener(event):
+        callback(event.session, event.reason, event.remote)
+
+    events.addEventListener('change', listener)
+    subscribe_remote()
+
+    def unsubscribe():
+        global channel
+        index = listeners.indexOf(listener)
+        if index >= 0:
+            listeners.splice(index, 1)
+            events.removeEventListener('change', listener)
+        if channel and not listeners.length:
+            channel.close()       # an open channel can keep a page out of the bfcache
+            channel = None
+
+    listeners.push(listener)
+    return unsubscribe
+
+
+listeners = []
+
+
+def subscribe_remote():
+    """Listen to the other tabs of this origin (browsers only: never in Node)."""
+    global channel
+    try:
+        if not channel and __typeof__(document) != 'undefined':
+            channel = __new__(BroadcastChannel(CHANNEL))
+            channel.onmessage = lambda message: message.data[0] == settings.name and dispatch(
+                message.data[1], message.data[2], True)
+    except:  # no BroadcastChannel here: remote events are skipped
+        pass
+
+
+def dispatch(session, reason, remote):
+    if events:
+        event = __new__(Event('change'))
+        event.session = session
+        event.reason = reason
+        event.remote = remote
+        events.dispatchEvent(event)
+
+
+def announce(session, reason):
+    """Tell this tab's listeners, then the other tabs, of a change made here."""
+    dispatch(session, reason, False)
+    try:
+        if __typeof__(document) != 'undefined':
+            sender = __new__(BroadcastChannel(CHANNEL))
+            sender.postMessage([settings.name, session, reason])
+            sender.close()
+    except:  # no BroadcastChannel: other tabs see the change on their next call
+        pass
+    return session
+
+
+# ------------------------------------------------------------ tab session
+
+tab = None                    # this page's tab session record
+tab_token = None              # marks the tab's record while this page is alive
+
+
+def getTabSession():
+    """The tab session: kept across reloads, new in a new or duplicated tab."""
+    return short_view(tab, False) if tab else open_tab(False)
+
+
+def setTabSession():
+    """Start a new tab session."""
+    return open_tab(True)
+
+
+def open_tab(force_new):
+    """Adopt the tab's stored session, or start one.
+
+    A duplicated tab (the browser's "Duplicate tab", or window.open of a
+    same-origin page) starts with a copy of sessionStorage, including the mark
+    `live` that the original page set: finding that mark means another page
+    owns this record, so this tab starts its own. A page clears the mark on
+    pagehide, so a reload or a navigation in the same tab keeps the id.
+    Frames share their tab's storage and never claim it.
+    """
+    global tab, tab_token
+    tab_token = tab_token or Math.random()
+    stored = None if force_new else parse_tab(storage_get('sessionStorage', TAB_KEY))
+    is_new = not stored or (stored.live and is_top())
+    tab = sessionData() if is_new else stored
+    claim_tab()
+    if is_top():
+        addEventListener('pagehide', release_tab)
+        addEventListener('pageshow', claim_tab)   # back from the bfcache
+    return short_view(tab, is_new)
+
+
+def parse_tab(text):
+    try:
+        record = JSON.parse(text)
+        if __typeof__(record.id) == 'string' and is_time(record.created):
+            return record
+    except:
+        pass
+    return None
+
+
+def is_top():
+    try:
+        return __typeof__(window) != 'undefined' and window == window.top
+    except:
+        return False
+
+
+def mark_tab(live):
+    tab.live = live
+    storage_set('sessionStorage', TAB_KEY, JSON.stringify(tab))
+
+
+def claim_tab():
+    """Store the record; a top-level page marks it as its own while it lives."""
+    mark_tab(tab_token if is_top() else tab.live)
+
+
+def release_tab():
+    """On pagehide: unmark, unless a page restored from the bfcache took the mark."""
+    stored = parse_tab(storage_get('sessionStorage', TAB_KEY))
+    if not stored or stored.live == tab_token:
+        mark_tab(0)
+
+
+def short_view(record, is_new):
+    __pragma__('jsiter')
+    return {'id': record.id, 'created': record.created, 'createdAt': record.createdAt,
+            'elapsed': Math.max(now() - record.created, 0), 'isNew': is_new}
+    __pragma__('nojsiter')
+
+
+# ----------------------------------------------------------- page session
+
+page = None                   # this page view's session record
+page_address = None           # location.pathname + location.search when it began
+
+
+def getPageSession():
+    """The page session; a new one once the path or query changed (SPA navigation)."""
+    return short_view(page, False) if page and page_address == address() else setPageSession()
+
+
+def setPageSession():
+    """Start a new page session."""
+    global page, page_address
+    page = sessionData()
+    page_address = address()
+    return short_view(page, True)
+
+
+def address():
+    try:
+        return location.pathname + location.search
+    except:
+        return ''
