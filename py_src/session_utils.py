@@ -25,6 +25,7 @@ __pragma__('noalias', 'keys')
 __pragma__('noalias', 'name')
 __pragma__('noalias', 'split')
 __pragma__('noalias', 'replace')
+__pragma__('noalias', 'pop')
 __pragma__('noalias', 'TypeError')
 
 # The public API: the build exports exactly these names, in this order.
@@ -39,11 +40,10 @@ MAX_MINUTES = 576000          # 400 days: browsers cap a cookie's lifetime there
 MAX_COOKIE = 4096             # bytes of name=value a browser keeps per cookie
 CLOCK_SKEW = MINUTE           # how far a stored expiry may exceed its duration
 TAB_KEY = '__session_tab'     # sessionStorage key of the tab session
-# Never taken from `extra`: the session's own fields and prototype-polluting keys.
-RESERVED = ['id', 'created', 'createdAt', 'expires', 'expiresAt', 'modified', 'modifiedAt',
-            'duration', 'elapsed', 'remaining', 'isExpired', 'isNew',
-            '__proto__', 'constructor', 'prototype']
-COMPUTED = ['elapsed', 'remaining', 'isExpired', 'isNew']
+# Never taken from `extra`: the session's own fields (id, created, createdAt,
+# expires, expiresAt, modified, modifiedAt, duration, elapsed, remaining,
+# isExpired, isNew) and the keys that could reach a prototype.
+RESERVED = '^(id|(created|expires|modified)(At)?|duration|elapsed|remaining|isExpired|isNew|__proto__|constructor|prototype)$'
 
 
 # ------------------------------------------------------------- settings
@@ -67,7 +67,7 @@ def configure(options):
             if settings.hasOwnProperty(key):
                 wanted[key] = check_option(key, options[key])
             else:
-                fail(TypeError, 'unknown option: ' + key)
+                fail(TypeError, key + ': unknown option')
         domain = resolve_domain(wanted.domain)
         settings = wanted
         cookie_domain = domain
@@ -82,60 +82,55 @@ def check_option(key, value):
     if key == 'minutes':
         return check_minutes(value)
     if key == 'secure':
-        if value != None and value != True and value != False:
-            fail(TypeError, 'secure must be a boolean')
+        if value != None:             # None: decide by the page's protocol
+            check_type(value, 'boolean', key)
         return value
-    if __typeof__(value) != 'string':
-        fail(TypeError, key + ' must be a string')
-    if key == 'sameSite':
-        if ['Lax', 'Strict', 'None'].indexOf(value) < 0:
-            fail(RangeError, "sameSite must be 'Lax', 'Strict' or 'None'")
-    elif not __new__(RegExp(COOKIE_NAME if key == 'name' else DOMAIN)).test(value):
-        fail(RangeError, 'invalid ' + key + ': ' + value)
+    check_type(value, 'string', key)
+    if not __new__(RegExp(OPTION_PATTERNS[key])).test(value):
+        fail(RangeError, key + ': bad value ' + value)
     return value
 
 
-COOKIE_NAME = "^[\\w!#$%&'*+.^`|~-]+$"                      # an RFC 6265 token
-DOMAIN = '^$|^auto$|^\\.?[a-z0-9-]+(\\.[a-z0-9-]+)*$'       # '' means host-only
+__pragma__('jsiter')
+OPTION_PATTERNS = {
+    'name': "^[\\w!#$%&'*+.^`|~-]+$",     # an RFC 6265 token
+    'domain': '^[\\w.-]*$',                # a host name, 'auto', or '' for host-only
+    'sameSite': '^(Lax|Strict|None)$',
+}
+__pragma__('nojsiter')
 
 
 def resolve_domain(domain):
     """'auto': the highest parent domain that accepts a cookie, as GA does.
 
-    Browsers refuse a cookie for a public suffix (co.uk, github.io), so trying
-    from the top down stops at the registrable domain. IP addresses, single-label
-    hosts and pages without cookies get a host-only cookie ('').
+    Browsers refuse a cookie for a public suffix (com, co.uk, github.io) and a
+    domain that is not the page's own (a partial IP address), so trying from
+    the top down stops at the registrable domain. Pages without cookies, and
+    hosts where nothing is accepted, get a host-only cookie ('').
     """
     if domain != 'auto':
         return domain
     try:
-        host = location.hostname
-        labels = host.split('.')
-        if __new__(RegExp('^[\\d.]+$|:')).test(host):
-            return ''
-        index = labels.length - 2
-        while index >= 0:
-            candidate = labels.slice(index).join('.')
+        labels = location.hostname.split('.')
+        candidate = labels.pop()
+        while labels.length:
+            candidate = labels.pop() + '.' + candidate
             probe = '__session_probe=' + candidate
             document.cookie = probe + ';path=/;domain=' + candidate
             if document.cookie.indexOf(probe) >= 0:
                 document.cookie = probe + ';max-age=0;path=/;domain=' + candidate
                 return candidate
-            index -= 1
     except:  # a page without cookies, or no DOM at all
         pass
     return ''
 
 
 def is_secure():
-    """Secure when asked, when SameSite=None demands it, or on an https page."""
-    if settings.sameSite == 'None':
-        return True
-    if settings.secure != None:
-        return settings.secure
+    """Secure when SameSite=None demands it, when asked, or on an https page."""
     try:
-        return location.protocol == 'https:'
-    except:
+        return settings.sameSite == 'None' or (
+            location.protocol == 'https:' if settings.secure == None else settings.secure)
+    except:  # no DOM
         return False
 
 
@@ -145,20 +140,24 @@ def fail(error_type, message):
     raise __new__(error_type(message))
 
 
+def check_type(value, expected, argument):
+    if __typeof__(value) != expected:
+        fail(TypeError, argument + ': not a ' + expected)
+
+
 def check_minutes(minutes):
     """`minutes` or the configured default; a TypeError/RangeError naming it."""
     if minutes == None:
         return settings.minutes
-    if __typeof__(minutes) != 'number':
-        fail(TypeError, 'minutes must be a number')
+    check_type(minutes, 'number', 'minutes')
     if not (minutes > 0 and minutes <= MAX_MINUTES):   # NaN fails both tests
-        fail(RangeError, 'minutes must be > 0 and <= 576000')
+        fail(RangeError, 'minutes: not in (0, 576000]')
     return minutes
 
 
 def check_plain(value, argument):
     if Object.prototype.toString.call(value) != '[object Object]':
-        fail(TypeError, argument + ' must be a plain object')
+        fail(TypeError, argument + ': not a plain object')
 
 
 def check_extra(extra):
@@ -172,7 +171,7 @@ def add_extra(record, extra):
     taken = 0
     if extra:
         for key in Object.keys(extra):
-            if RESERVED.indexOf(key) < 0:
+            if not __new__(RegExp(RESERVED)).test(key):
                 record[key] = extra[key]
                 taken += 1
     return taken
@@ -196,17 +195,23 @@ def blank():
 
 def uuid():
     """A lowercase RFC 4122 version-4 UUID from the best randomness there is."""
-    source = crypto if __typeof__(crypto) != 'undefined' else None
-    if source and source.randomUUID:
-        return source.randomUUID()
+    try:
+        return crypto.randomUUID()
+    except:  # no crypto, or an http page (randomUUID needs a secure context)
+        return '10000000-1000-4000-8000-100000000000'.replace(__new__(RegExp('[018]', 'g')), random_hex)
 
-    def random_hex(digit):
-        # In the template, '0' and '1' become any hex digit and '8' one of 8-b
-        # (the RFC's variant bits); '4' stays: it is the version.
-        byte = source.getRandomValues(__new__(Uint8Array(1)))[0] if source else Math.random() * 256
-        return (digit ^ (byte & 15) >> digit / 4).toString(16)
 
-    return '10000000-1000-4000-8000-100000000000'.replace(__new__(RegExp('[018]', 'g')), random_hex)
+def random_hex(digit):
+    """A random hex digit for a template digit of uuid().
+
+    '0' and '1' become any hex digit, '8' one of 8, 9, a, b (the RFC's variant
+    bits). `digit` is a one-character string: JavaScript's ^ and / convert it.
+    """
+    try:
+        byte = crypto.getRandomValues(__new__(Uint8Array(1)))[0]
+    except:  # no crypto at all
+        byte = Math.random() * 256
+    return (digit ^ (byte & 15) >> digit / 4).toString(16)
 
 
 def sessionData():
@@ -221,18 +226,17 @@ def is_time(value):
     return __typeof__(value) == 'number' and isFinite(value)
 
 
-def parse(text):
+def parse(text, persisted):
     """A stored record from its text, or None when it is not a well-formed one.
 
-    Accepts what session-utils and @analytics/session-utils 0.2.4 write. Never
-    throws: broken encodings and JSON count as no session.
+    Persisted records (what session-utils and @analytics/session-utils 0.2.4
+    write) also need an expiry and a duration. Never throws: broken encodings
+    and JSON count as no session.
     """
     try:
         record = JSON.parse(decodeURIComponent(text))
-        if (__typeof__(record.id) == 'string' and record.id and is_time(record.created)
-                and is_time(record.expires) and is_time(record.duration)):
-            for key in COMPUTED:
-                del record[key]
+        if (__typeof__(record.id) == 'string' and record.id and is_time(record.created) and (
+                not persisted or is_time(record.expires) and is_time(record.duration))):
             del record['__proto__']      # an own key from JSON: harmless, but never copied on
             return record
     except:
@@ -263,17 +267,12 @@ def view(record, is_new, persisted_only):
 
 # --------------------------------------------------------------- storage
 
-def storage(kind):
-    """localStorage or sessionStorage, or None (no DOM, or access throws)."""
-    try:
-        return window[kind] if __typeof__(document) != 'undefined' else None
-    except:
-        return None
-
+# Storage access throws in sandboxed frames and with storage blocked; in Node
+# there is no `window` at all (a ReferenceError): both count as no storage.
 
 def storage_get(kind, key):
     try:
-        return storage(kind).getItem(key)
+        return window[kind].getItem(key)
     except:
         return None
 
@@ -282,9 +281,9 @@ def storage_set(kind, key, value):
     """Store a value (None removes it); return whether it worked."""
     try:
         if value == None:
-            storage(kind).removeItem(key)
+            window[kind].removeItem(key)
         else:
-            storage(kind).setItem(key, value)
+            window[kind].setItem(key, value)
         return True
     except:
         return False
@@ -325,16 +324,12 @@ def expire_cookies():
     gone = ';max-age=0;path='
     if cookie_domain:
         write_cookie(gone + '/;domain=' + cookie_domain)
-    path = ''
-    write_cookie(gone + '/')
     try:
-        directories = location.pathname.split('/')
-        index = 1
-        while index < directories.length - 1:
-            path = path + '/' + directories[index]
-            write_cookie(gone + path)
-            index += 1
-    except:
+        path = location.pathname      # /app/sub/page -> /app/sub, /app, then /
+        while path:
+            path = path.slice(0, path.lastIndexOf('/'))
+            write_cookie(gone + (path or '/'))
+    except:  # no DOM
         pass
 
 
@@ -355,8 +350,8 @@ def load():
         parsed_from = cookies
         parsed_record = None
         for text in cookie_values(cookies):
-            parsed_record = parsed_record or parse(text)
-    record = parsed_record or parse(storage_get('localStorage', settings.name)) or parse(memory)
+            parsed_record = parsed_record or parse(text, True)
+    record = parsed_record or parse(storage_get('localStorage', settings.name), True) or parse(memory, True)
     return record if is_live(record, now()) else None
 
 
@@ -365,7 +360,7 @@ def save(record):
     global memory
     text = encodeURIComponent(JSON.stringify(record))
     if settings.name.length + 1 + text.length > MAX_COOKIE:
-        fail(RangeError, 'extra is too large: the session would exceed 4096 bytes')
+        fail(RangeError, 'extra: too large for a 4096-byte cookie')
     cookies = read_cookies()
     if cookie_values(cookies).length > 1:
         expire_cookies()          # a copy left by 0.2.4 would hide ours
@@ -446,8 +441,7 @@ def start(minutes, extra, persisted_only):
 
 # ---------------------------------------------------------- change events
 
-events = None                 # an EventTarget, made on the first subscription
-channel = None                # a BroadcastChannel to the other tabs, while subscribed
+events = None                 # this page's event hub, made on first use
 CHANNEL = 'session-utils'
 
 
@@ -458,64 +452,50 @@ def onSessionChange(callback):
     an exception in one is reported by the browser without stopping the others
     or the call that made the change, and a removed listener is never called.
     """
-    global events, channel
-    if __typeof__(callback) != 'function':
-        fail(TypeError, 'callback must be a function')
-    events = events or __new__(EventTarget())
+    check_type(callback, 'function', 'callback')
 
     def listener(event):
-        callback(event.session, event.reason, event.remote)
+        callback.apply(None, event.change)
 
-    events.addEventListener('change', listener)
-    subscribe_remote()
-
-    def unsubscribe():
-        global channel
-        index = listeners.indexOf(listener)
-        if index >= 0:
-            listeners.splice(index, 1)
-            events.removeEventListener('change', listener)
-        if channel and not listeners.length:
-            channel.close()       # an open channel can keep a page out of the bfcache
-            channel = None
-
-    listeners.push(listener)
-    return unsubscribe
+    open_events().addEventListener('change', listener)
+    return lambda: events.removeEventListener('change', listener)
 
 
-listeners = []
+def open_events():
+    """The page's event hub: a BroadcastChannel, or a plain EventTarget.
+
+    A BroadcastChannel is an EventTarget too: dispatchEvent() on it reaches this
+    page's listeners only, and postMessage() reaches the other tabs of the
+    origin (never this one), so one object carries both. In Node (no document)
+    or without BroadcastChannel, an EventTarget gives local events only and
+    keeps no process alive.
+    """
+    global events
+    if not events:
+        try:
+            if __typeof__(document) != 'undefined':
+                events = __new__(BroadcastChannel(CHANNEL))
+                events.onmessage = lambda message: message.data[0] == settings.name and emit(
+                    message.data[1], message.data[2], True)
+        except:  # no BroadcastChannel
+            pass
+        events = events or __new__(EventTarget())
+    return events
 
 
-def subscribe_remote():
-    """Listen to the other tabs of this origin (browsers only: never in Node)."""
-    global channel
-    try:
-        if not channel and __typeof__(document) != 'undefined':
-            channel = __new__(BroadcastChannel(CHANNEL))
-            channel.onmessage = lambda message: message.data[0] == settings.name and dispatch(
-                message.data[1], message.data[2], True)
-    except:  # no BroadcastChannel here: remote events are skipped
-        pass
-
-
-def dispatch(session, reason, remote):
-    if events:
-        event = __new__(Event('change'))
-        event.session = session
-        event.reason = reason
-        event.remote = remote
-        events.dispatchEvent(event)
+def emit(session, reason, remote):
+    event = __new__(Event('change'))
+    event.change = [session, reason, remote]
+    events.dispatchEvent(event)
 
 
 def announce(session, reason):
-    """Tell this tab's listeners, then the other tabs, of a change made here."""
-    dispatch(session, reason, False)
+    """Tell this page's listeners, then the other tabs, of a change made here."""
+    hub = open_events()
+    emit(session, reason, False)
     try:
-        if __typeof__(document) != 'undefined':
-            sender = __new__(BroadcastChannel(CHANNEL))
-            sender.postMessage([settings.name, session, reason])
-            sender.close()
-    except:  # no BroadcastChannel: other tabs see the change on their next call
+        hub.postMessage([settings.name, session, reason])
+    except:  # a plain EventTarget, or an extra field that cannot be cloned
         pass
     return session
 
@@ -548,7 +528,7 @@ def open_tab(force_new):
     """
     global tab, tab_token
     tab_token = tab_token or Math.random()
-    stored = None if force_new else parse_tab(storage_get('sessionStorage', TAB_KEY))
+    stored = None if force_new else parse(storage_get('sessionStorage', TAB_KEY), False)
     is_new = not stored or (stored.live and is_top())
     tab = sessionData() if is_new else stored
     claim_tab()
@@ -556,16 +536,6 @@ def open_tab(force_new):
         addEventListener('pagehide', release_tab)
         addEventListener('pageshow', claim_tab)   # back from the bfcache
     return short_view(tab, is_new)
-
-
-def parse_tab(text):
-    try:
-        record = JSON.parse(text)
-        if __typeof__(record.id) == 'string' and is_time(record.created):
-            return record
-    except:
-        pass
-    return None
 
 
 def is_top():
@@ -587,7 +557,7 @@ def claim_tab():
 
 def release_tab():
     """On pagehide: unmark, unless a page restored from the bfcache took the mark."""
-    stored = parse_tab(storage_get('sessionStorage', TAB_KEY))
+    stored = parse(storage_get('sessionStorage', TAB_KEY), False)
     if not stored or stored.live == tab_token:
         mark_tab(0)
 

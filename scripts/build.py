@@ -167,12 +167,25 @@ def check_generated_module(js: Path, patched: set[str]) -> list[str]:
         if text.startswith('import ') or text.startswith('//'):
             continue
         where = f'py_src/{py_name}:{py_line[number] if number < len(py_line) and py_line[number] else "?"}'
-        for name in re.findall(r'\.\s*(\w+)\s*\(', text):
+        code = code_only(text)
+        for name in re.findall(r'\.\s*(\w+)\s*\(', code):
             if name in fatal:
                 problems.append(f"{where}: calls .{name}(), which only Transcrypt's runtime defines")
-        for name in re.findall(r'\bpy_\w+', text):
+        for name in re.findall(r'\bpy_\w+', code):
             problems.append(f"{where}: '{name}' is a Transcrypt alias (use js_{name[3:]} or __pragma__('noalias', '{name[3:]}'))")
     return problems
+
+
+STRING_LITERAL = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|//.*""")
+
+
+def code_only(line: str) -> str:
+    """A line of generated JS with its string literals and comments blanked."""
+    return STRING_LITERAL.sub('""', line)
+
+
+def uses_name(line: str, name: str) -> bool:
+    return re.search(r'(?<![\w.$])' + re.escape(name) + r'(?![\w$])', code_only(line)) is not None
 
 
 def runtime_names_used(js: Path) -> list[str]:
@@ -181,9 +194,9 @@ def runtime_names_used(js: Path) -> list[str]:
     imported = re.search(r"^import \{([^}]*)\} from '\./org\.transcrypt\.__runtime__\.js';", text, re.M)
     if not imported:
         return []
-    body = text[imported.end():]
+    body = text[imported.end():].split('\n')
     names = [n.strip() for n in imported.group(1).split(',')]
-    return [n for n in names if re.search(r'(?<![\w.$])' + re.escape(n) + r'(?![\w$])', body)]
+    return [n for n in names if any(uses_name(line, n) for line in body)]
 
 
 def guard_runtime(meta: dict, out_name: str, out_dir: Path) -> None:
@@ -203,7 +216,7 @@ def guard_runtime(meta: dict, out_name: str, out_dir: Path) -> None:
                 body = module.read_text(encoding='utf-8').split('\n')
                 for name in used:
                     hit = next((i for i, t in enumerate(body) if not t.startswith('import ')
-                                and re.search(r'(?<![\w.$])' + re.escape(name) + r'(?![\w$])', t)), None)
+                                and uses_name(t, name)), None)
                     line = lines[hit] if hit is not None and hit < len(lines) else None
                     culprits.append(f'py_src/{module.stem}.py:{line or "?"} uses {name}()')
             raise BuildError(f"{out_name} would carry {total} bytes of Transcrypt's runtime: "
@@ -243,7 +256,7 @@ def bundle(entry: Path, fmt: str, staged: Path) -> dict:
 
 def minify(staged: Path, fmt: str, final: Path) -> None:
     map_url = final.name + '.map'
-    args = [tool('terser'), str(staged), '--compress', 'passes=3,pure_getters=true', '--mangle',
+    args = [tool('terser'), str(staged), '--compress', 'passes=3,pure_getters=true,unsafe_arrows=true', '--mangle',
             '--ecma', '2017', '--comments', 'false',
             '--source-map', f"content='{staged}.map',url='{map_url}'",
             '-o', str(final)]

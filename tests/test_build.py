@@ -428,8 +428,6 @@ def test_build_guard_fires(guard_builds, name):
     assert not dist.exists() or list(dist.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUILD BUG: the runtime-bytes message also blames innocent lines whose "
-                                       "strings contain runtime names ('bytes', 'object', ';max-age')")
 def test_runtime_guard_names_only_the_culprit(guard_builds):
     proc, _, line = guard_builds['dict-literal']
     message = one_error_line(proc)
