@@ -54,7 +54,7 @@ __pragma__('nojsiter')
 cookie_domain = ''            # settings.domain, with 'auto' resolved
 
 
-def configure(options):
+def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSettings':
     """Set defaults for later calls; return the effective settings.
 
     Every option is checked before any is applied, so a bad one changes nothing.
@@ -214,7 +214,7 @@ def random_hex(digit):
     return (digit ^ (byte & 15) >> digit / 4).toString(16)
 
 
-def sessionData():
+def sessionData() -> 'SessionData':
     """A fresh {id, created, createdAt}. Stores nothing."""
     time = now()
     __pragma__('jsiter')
@@ -375,7 +375,7 @@ def save(record):
 
 # ------------------------------------------------------ persisted session
 
-def getSession(minutes, persistedOnly):
+def getSession(minutes: 'number | null | undefined', persistedOnly: 'boolean | undefined') -> 'Session | PersistedSession':
     """The live session, or a new one lasting `minutes` when there is none."""
     minutes = check_minutes(minutes)
     record = load()
@@ -384,12 +384,12 @@ def getSession(minutes, persistedOnly):
     return start(minutes, None, persistedOnly)
 
 
-def setSession(minutes, extra):
+def setSession(minutes: 'number | null | undefined', extra: 'SessionExtra | null | undefined') -> 'Session':
     """Start a new session (a new id), whatever there was."""
     return start(check_minutes(minutes), check_extra(extra), False)
 
 
-def extendSession(minutes, extra):
+def extendSession(minutes: 'number | null | undefined', extra: 'SessionExtra | null | undefined') -> 'Session':
     """Push the expiry to now + minutes, keeping id, created and earlier extras.
 
     Repeated calls are coalesced: the cookie is rewritten only when the expiry
@@ -413,7 +413,7 @@ def extendSession(minutes, extra):
     return view(stored, False, False)
 
 
-def removeSession():
+def removeSession() -> 'void':
     """Delete the session everywhere it may be; the next getSession() starts anew."""
     global memory
     had_session = load()
@@ -445,7 +445,7 @@ events = None                 # this page's event hub, made on first use
 CHANNEL = 'session-utils'
 
 
-def onSessionChange(callback):
+def onSessionChange(callback: 'SessionChangeCallback') -> 'Unsubscribe':
     """Call `callback(session, reason, remote)` on every change; return unsubscribe().
 
     Listeners run through a native EventTarget: each is called synchronously,
@@ -506,12 +506,12 @@ tab = None                    # this page's tab session record
 tab_token = None              # marks the tab's record while this page is alive
 
 
-def getTabSession():
+def getTabSession() -> 'TabSession':
     """The tab session: kept across reloads, new in a new or duplicated tab."""
     return short_view(tab, False) if tab else open_tab(False)
 
 
-def setTabSession():
+def setTabSession() -> 'TabSession':
     """Start a new tab session."""
     return open_tab(True)
 
@@ -575,12 +575,12 @@ page = None                   # this page view's session record
 page_address = None           # location.pathname + location.search when it began
 
 
-def getPageSession():
+def getPageSession() -> 'PageSession':
     """The page session; a new one once the path or query changed (SPA navigation)."""
     return short_view(page, False) if page and page_address == address() else setPageSession()
 
 
-def setPageSession():
+def setPageSession() -> 'PageSession':
     """Start a new page session."""
     global page, page_address
     page = sessionData()

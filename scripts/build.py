@@ -12,7 +12,9 @@ Steps
                 if the generated code calls a method only that runtime provides.
   5. minify     terser squeezes the last bytes; source maps are chained and
                 rewritten to point at the .py files, with their content embedded.
-  6. sizes      print raw / gzip -9 / brotli 11 for each file, then update the
+  6. types      write dist/session-utils.d.ts from the Python signatures and
+                docstrings (scripts/gen_types.py).
+  7. sizes      print raw / gzip -9 / brotli 11 for each file, then update the
                 README's size markers (scripts/size_report.py --write).
 
 Usage
@@ -323,13 +325,30 @@ def build(src: Path, dist: Path, work: Path) -> list[Path]:
         rewrite_map(final, src, work)
         written += [final, final.with_name(final.name + '.map')]
         log_step('bundle', started, f'{name} ({fmt}, {TARGET}, no runtime bytes)')
+
+    started = time.perf_counter()
+    written.append(write_declarations(module, dist))
+    log_step('types', started, f'{written[-1].name} from the Python signatures and docstrings')
     return written
+
+
+def write_declarations(module: Path, dist: Path) -> Path:
+    """dist/session-utils.d.ts, generated from the Python source (scripts/gen_types.py)."""
+    sys.path.insert(0, str(ROOT / 'scripts'))
+    import gen_types  # noqa: PLC0415
+    try:
+        text = gen_types.render(module)
+    except gen_types.TypesError as error:
+        raise BuildError(f'types: {error}') from None
+    target = dist / 'session-utils.d.ts'
+    target.write_text(text, encoding='utf-8')
+    return target
 
 
 def print_sizes(files: list[Path]) -> None:
     print(f'\n  {"file":<28} {"raw":>7} {"gzip -9":>8} {"brotli":>7}')
     for path in files:
-        if path.suffix == '.map':
+        if path.suffix in ('.map', '.ts'):
             continue
         raw, gz, br = sizes(path)
         print(f'  {path.name:<28} {raw:>7,} {gz:>8,} {br:>7,}')

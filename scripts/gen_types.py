@@ -17,7 +17,7 @@ Python stays the single source of truth for the API:
 What Python cannot say lives in one place, the tables below: the TypeScript type
 and description of every field and option (checked against the source's lists,
 so a field added in Python without a type here is an error), the type aliases,
-extra overloads, and FALLBACK signatures for functions not annotated yet.
+extra overloads.
 
 Usage
   python scripts/gen_types.py            write dist/session-utils.d.ts
@@ -114,24 +114,6 @@ OVERLOADS = {
     ],
 }
 
-# Types for functions whose source has no annotations yet: name -> (params, returns).
-# An annotation in the source wins over an entry here.
-FALLBACK = {
-    'getSession': ({'minutes': 'number | null | undefined', 'persistedOnly': 'boolean | undefined'},
-                   'Session | PersistedSession'),
-    'setSession': ({'minutes': 'number | null | undefined', 'extra': 'SessionExtra | null | undefined'}, 'Session'),
-    'extendSession': ({'minutes': 'number | null | undefined', 'extra': 'SessionExtra | null | undefined'}, 'Session'),
-    'removeSession': ({}, 'void'),
-    'sessionData': ({}, 'SessionData'),
-    'getTabSession': ({}, 'TabSession'),
-    'setTabSession': ({}, 'TabSession'),
-    'getPageSession': ({}, 'PageSession'),
-    'setPageSession': ({}, 'PageSession'),
-    'onSessionChange': ({'callback': 'SessionChangeCallback'}, 'Unsubscribe'),
-    'configure': ({'options': 'ConfigureOptions | null | undefined'}, 'SessionSettings'),
-}
-
-
 class TypesError(Exception):
     """The source cannot be declared; the message says where and what to add."""
 
@@ -212,17 +194,14 @@ def function_declarations(tree: ast.Module, api: list[str]) -> list[str]:
         arguments = node.args
         if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
             raise TypesError(f'{name}: only plain positional parameters can be declared')
-        table_params, table_return = FALLBACK.get(name, ({}, None))
         params: list[str] = []
         seen_optional = False
         for argument in arguments.args:
             where = f'{name}({argument.arg})'
             ts_type = annotation(argument.annotation, where)
             if ts_type is None:
-                ts_type = table_params.get(argument.arg)
-            if ts_type is None:
                 raise TypesError(f"{where} has no type: annotate it in the source "
-                                 f"({argument.arg}: 'number | undefined') or add it to FALLBACK in scripts/gen_types.py")
+                                 f"({argument.arg}: 'number | undefined')")
             ts_type, optional = split_optional(ts_type)
             if seen_optional and not optional:
                 raise TypesError(f'{where} is required but follows an optional parameter')
@@ -230,13 +209,7 @@ def function_declarations(tree: ast.Module, api: list[str]) -> list[str]:
             params.append(f'{argument.arg}{"?" if optional else ""}: {ts_type}')
         returns = annotation(node.returns, f'{name}() return')
         if returns is None:
-            returns = table_return
-        if returns is None:
-            raise TypesError(f"{name}() has no return type: annotate it in the source (-> 'Session') "
-                             'or add it to FALLBACK in scripts/gen_types.py')
-        unknown = set(table_params) - {argument.arg for argument in arguments.args}
-        if unknown:
-            raise TypesError(f'FALLBACK[{name!r}] names parameters the source lacks: {", ".join(sorted(unknown))}')
+            raise TypesError(f"{name}() has no return type: annotate it in the source (-> 'Session')")
         doc = jsdoc(ast.get_docstring(node))
         for overload in OVERLOADS.get(name, []):
             names = re.findall(r'(\w+)\??:', overload.split(')')[0])
@@ -371,30 +344,6 @@ def render(source: Path = SOURCE) -> str:
     return '\n'.join(out).rstrip('\n') + '\n'
 
 
-def annotate(text: str) -> str:
-    """The source with FALLBACK's types written as annotations on every public
-    function that has none (one-line `def` headers only)."""
-    tree = ast.parse(text)
-    api = public_api(tree, module_lists(tree))
-    lines = text.splitlines(keepends=True)
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef) or node.name not in api or node.name not in FALLBACK:
-            continue
-        params, returns = FALLBACK[node.name]
-        header = lines[node.lineno - 1]
-        if not header.rstrip().endswith(':') or node.body[0].lineno == node.lineno:
-            raise TypesError(f'{node.name}: cannot annotate a multi-line def header automatically')
-        parts = []
-        for argument in node.args.args:
-            written = annotation(argument.annotation, f'{node.name}({argument.arg})')
-            parts.append(f"{argument.arg}: {repr(written or params[argument.arg])}")
-        written = annotation(node.returns, f'{node.name}() return')
-        indent = header[:len(header) - len(header.lstrip())]
-        lines[node.lineno - 1] = (f"{indent}def {node.name}({', '.join(parts)}) -> {repr(written or returns)}:"
-                                  + header[len(header.rstrip('\r\n')):])
-    return ''.join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      epilog='Exit codes: 0 ok, 1 stale (--check), 2 the source cannot be declared.')
@@ -403,16 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument('--check', action='store_true', help='exit 1 if --out differs from a fresh generation')
     mode.add_argument('--stdout', action='store_true', help='print the declarations instead of writing them')
-    mode.add_argument('--suggest', action='store_true',
-                      help="print the annotated `def` lines for the public functions typed from FALLBACK")
     args = parser.parse_args(argv)
     try:
-        if args.suggest:
-            original = args.src.read_text(encoding='utf-8')
-            for old, new in zip(original.splitlines(), annotate(original).splitlines()):
-                if old != new:
-                    print(new)
-            return 0
         text = render(args.src)
     except (TypesError, SyntaxError, OSError) as error:
         print(f'gen_types: {error}', file=sys.stderr)
