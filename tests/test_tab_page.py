@@ -233,6 +233,9 @@ def test_bfcache_restore_keeps_id_and_remarks_tab(launch_browser, server, bundle
         page.wait_for_function('window.ready === true')
         page.evaluate('window.__marker = 1')
         first = page.evaluate('S.getTabSession()')
+        # The library in use (a persisted session, a change listener and its
+        # BroadcastChannel) must not keep the page out of the bfcache.
+        page.evaluate('S.getSession(); window.off = S.onSessionChange(() => {}); 0')
         page.goto(f'{server}/bf/b.html?bundle={bundle}')
         page.wait_for_function('window.ready === true')
         assert page.evaluate('S.getTabSession()')['id'] == first['id']
