@@ -127,17 +127,27 @@ def resolve_domain(domain):
 
 def is_secure():
     """Secure when SameSite=None demands it, when asked, or on an https page."""
-    try:
-        return settings.sameSite == 'None' or (
-            location.protocol == 'https:' if settings.secure == None else settings.secure)
-    except:  # no DOM
-        return False
+    return settings.sameSite == 'None' or (
+        attempt(lambda: location.protocol == 'https:', False) if settings.secure == None else settings.secure)
 
 
 # ------------------------------------------------------------ arguments
 
 def fail(error_type, message):
     raise __new__(error_type(message))
+
+
+def attempt(action, fallback):
+    """action(), or `fallback` where it throws.
+
+    Storage and cookies throw in sandboxed frames and when blocked; in Node
+    there is no window or document at all (a ReferenceError). A bare `except`
+    is a plain JavaScript catch: it also catches the browser's own errors.
+    """
+    try:
+        return action()
+    except:
+        return fallback
 
 
 def check_type(value, expected, argument):
@@ -195,10 +205,9 @@ def blank():
 
 def uuid():
     """A lowercase RFC 4122 version-4 UUID from the best randomness there is."""
-    try:
-        return crypto.randomUUID()
-    except:  # no crypto, or an http page (randomUUID needs a secure context)
-        return '10000000-1000-4000-8000-100000000000'.replace(__new__(RegExp('[018]', 'g')), random_hex)
+    # No crypto, or an http page (randomUUID needs a secure context): build one.
+    return (attempt(lambda: crypto.randomUUID(), None)
+            or '10000000-1000-4000-8000-100000000000'.replace(__new__(RegExp('[018]', 'g')), random_hex))
 
 
 def random_hex(digit):
@@ -207,10 +216,7 @@ def random_hex(digit):
     '0' and '1' become any hex digit, '8' one of 8, 9, a, b (the RFC's variant
     bits). `digit` is a one-character string: JavaScript's ^ and / convert it.
     """
-    try:
-        byte = crypto.getRandomValues(__new__(Uint8Array(1)))[0]
-    except:  # no crypto at all
-        byte = Math.random() * 256
+    byte = attempt(lambda: crypto.getRandomValues(__new__(Uint8Array(1)))[0], Math.random() * 256)
     return (digit ^ (byte & 15) >> digit / 4).toString(16)
 
 
@@ -233,14 +239,11 @@ def parse(text, persisted):
     write) also need an expiry and a duration. Never throws: broken encodings
     and JSON count as no session.
     """
-    try:
-        record = JSON.parse(decodeURIComponent(text))
-        if (__typeof__(record.id) == 'string' and record.id and is_time(record.created) and (
-                not persisted or is_time(record.expires) and is_time(record.duration))):
-            del record['__proto__']      # an own key from JSON: harmless, but never copied on
-            return record
-    except:
-        pass
+    record = attempt(lambda: JSON.parse(decodeURIComponent(text)), None)
+    if (record and __typeof__(record.id) == 'string' and record.id and is_time(record.created) and (
+            not persisted or is_time(record.expires) and is_time(record.duration))):
+        del record['__proto__']      # an own key from JSON: harmless, but never copied on
+        return record
     return None
 
 
@@ -267,33 +270,18 @@ def view(record, is_new, persisted_only):
 
 # --------------------------------------------------------------- storage
 
-# Storage access throws in sandboxed frames and with storage blocked; in Node
-# there is no `window` at all (a ReferenceError): both count as no storage.
-
 def storage_get(kind, key):
-    try:
-        return window[kind].getItem(key)
-    except:
-        return None
+    return attempt(lambda: window[kind].getItem(key), None)
 
 
 def storage_set(kind, key, value):
     """Store a value (None removes it); return whether it worked."""
-    try:
-        if value == None:
-            window[kind].removeItem(key)
-        else:
-            window[kind].setItem(key, value)
-        return True
-    except:
-        return False
+    storage = attempt(lambda: window[kind], None)
+    return attempt(lambda: (storage.setItem(key, value) if value else storage.removeItem(key)) or True, False)
 
 
 def read_cookies():
-    try:
-        return document.cookie
-    except:  # no DOM, or a sandboxed frame where reading cookies throws
-        return ''
+    return attempt(lambda: document.cookie, '')
 
 
 def cookie_values(cookies):
@@ -529,7 +517,7 @@ def open_tab(force_new):
     global tab, tab_token
     tab_token = tab_token or Math.random()
     stored = None if force_new else parse(storage_get('sessionStorage', TAB_KEY), False)
-    is_new = not stored or (stored.live and is_top())
+    is_new = not (stored and not (stored.live and is_top()))    # always a boolean
     tab = sessionData() if is_new else stored
     claim_tab()
     if is_top():
@@ -539,10 +527,7 @@ def open_tab(force_new):
 
 
 def is_top():
-    try:
-        return __typeof__(window) != 'undefined' and window == window.top
-    except:
-        return False
+    return attempt(lambda: window == window.top, False)
 
 
 def mark_tab(live):
@@ -589,7 +574,4 @@ def setPageSession() -> 'PageSession':
 
 
 def address():
-    try:
-        return location.pathname + location.search
-    except:
-        return ''
+    return attempt(lambda: location.pathname + location.search, '')
