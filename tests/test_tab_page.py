@@ -24,19 +24,16 @@ def iso(ms: int) -> str:
 
 
 def check_shape(session: dict, is_new: bool) -> None:
-    """The shape and values; isNew only by truthiness (its exact type: test_is_new_*)."""
-    assert set(session) - {'isNew'} == SHAPE - {'isNew'}, session
+    """Exactly the fields of a tab/page session, with values of the right kind."""
+    assert set(session) == SHAPE, session
     assert UUID4.match(session['id']), session['id']
     assert isinstance(session['created'], int)
     assert session['createdAt'] == iso(session['created'])
     assert isinstance(session['elapsed'], int) and session['elapsed'] >= 0
-    assert bool(session.get('isNew')) is is_new
-
-
-def check_exact(session: dict, is_new: bool) -> None:
-    check_shape(session, is_new)
-    assert set(session) == SHAPE, session
     assert session['isNew'] is is_new
+
+
+check_exact = check_shape
 
 
 def reload(page) -> None:
@@ -128,12 +125,8 @@ def test_tab_session_ignores_arguments(page, open_page, bundle):
         assert again['id'] == first['id'], call
 
 
-IS_NEW_BUG = ("LIBRARY BUG: open_tab's is_new = `not stored or (stored.live and is_top())` "
-              "leaks stored.live: isNew is 0 (not false) after a reload/navigation, and missing "
-              "(undefined) when a frame created the record")
 
 
-@pytest.mark.xfail(strict=True, reason=IS_NEW_BUG)
 def test_is_new_is_false_after_reload_and_navigation(page, open_page, bundle):
     open_page(page, '/tab/index.html', bundle)
     check_exact(page.evaluate('S.getTabSession()'), True)
@@ -309,7 +302,6 @@ def test_iframe_first_then_top_share_tab_session(context, server, open_page, bun
     assert top.evaluate('S.getTabSession()')['id'] == inner['id']
 
 
-@pytest.mark.xfail(strict=True, reason=IS_NEW_BUG)
 def test_is_new_is_false_when_frame_created_the_tab_session(context, server, open_page, bundle):
     top = open_page(context.new_page(), '/tab/top.html', bundle)
     frame = add_frame(top, f'{server}/tab/frame.html?bundle={bundle}')
