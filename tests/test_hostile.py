@@ -245,9 +245,6 @@ KNOWN_BUGS = {
                                           r'|tab created/createdAt wrong type',
                                           'LIBRARY BUG: stored createdAt/expiresAt/modified(At) of the wrong type '
                                           'are returned as is'),
-    'tab isNew not a boolean': (r'tab isNew not a boolean',
-                                "LIBRARY BUG: getTabSession().isNew is the stored 'live' mark (0/null) "
-                                'instead of false after a reload'),
     'extendSession() throws near 4 KB': (r'extendSession\(\) without extra threw',
                                          'LIBRARY BUG: extendSession() with no extra throws RangeError when '
                                          'the stored session is near 4096 bytes (modified/modifiedAt added)'),
@@ -778,7 +775,12 @@ PATCH_JSON = {
 }
 
 
-@pytest.mark.parametrize('patch', list(PATCH_JSON))
+@pytest.mark.parametrize('patch', [
+    'wrapping',
+    pytest.param('throws every 3rd call', marks=pytest.mark.xfail(strict=True, reason=(
+        'LIBRARY BUG: a JSON.parse patched (after load) to throw now and then makes getSession start new '
+        'sessions; capturing JSON.parse when the bundle loads would keep the session'))),
+])
 def test_patched_json_parse_and_object_prototype(bundle, patch, context, open_page):
     page = context.new_page()
     page.add_init_script(NEIGHBOUR_BEFORE)
@@ -796,18 +798,15 @@ def test_patched_json_parse_and_object_prototype(bundle, patch, context, open_pa
     ids = {c[0] for c in calls} | {c[1] for c in calls}
     tabs = {c[2] for c in calls}
     assert tabs == {first[1]}
-    if patch == 'wrapping':
-        assert ids == {first[0]}                     # stable with a patched (working) JSON.parse
-    page.reload()
-    page.wait_for_function('window.ready === true')
-    again = page.evaluate('[S.getSession().id, S.getTabSession().id, ({}).foo]')
-    assert again[1] == first[1] and again[2] == 1
-    if patch == 'wrapping':
-        assert again[0] == first[0]
-    assert page.errors == []
     print(f'\n[{bundle}] neighbour patches JSON.parse ({patch}) + enumerable Object.prototype.foo/live: '
           f'{len(ids)} persisted id(s) over 12 calls')
     FIGURES.setdefault('neighbours', {}).setdefault(bundle, {})[f'JSON.parse {patch}: persisted ids'] = len(ids)
+    assert ids == {first[0]}                         # the persisted session is kept
+    page.reload()
+    page.wait_for_function('window.ready === true')
+    again = page.evaluate('[S.getSession().id, S.getTabSession().id, ({}).foo]')
+    assert again == [first[0], first[1], 1]
+    assert page.errors == []
 
 
 def test_150_other_cookies(bundle, page, open_page):
