@@ -349,13 +349,15 @@ def save(record):
     text = encodeURIComponent(JSON.stringify(record))
     if settings.name.length + 1 + text.length > MAX_COOKIE:
         fail(RangeError, 'extra: too large for a 4096-byte cookie')
-    cookies = read_cookies()
-    if cookie_values(cookies).length > 1:
-        expire_cookies()          # a copy left by 0.2.4 would hide ours
-    attributes = (';path=/' + (';domain=' + cookie_domain if cookie_domain else '')
-                  + ';max-age=' + Math.ceil((record.expires - now()) / 1000)
-                  + ';samesite=' + settings.sameSite + (';secure' if is_secure() else ''))
-    if write_cookie(text + attributes) and cookie_values(read_cookies()).indexOf(text) >= 0:
+    cookie = (text + ';path=/' + (';domain=' + cookie_domain if cookie_domain else '')
+              + ';max-age=' + Math.ceil((record.expires - now()) / 1000)
+              + ';samesite=' + settings.sameSite + (';secure' if is_secure() else ''))
+    if write_cookie(cookie) and cookie_values(read_cookies()).length > 1:
+        # Another copy is visible: 0.2.4 wrote one at this page's directory,
+        # which the browser lists first. Expire every copy, then write ours again.
+        expire_cookies()
+        write_cookie(cookie)
+    if cookie_values(read_cookies()).indexOf(text) >= 0:
         return
     if not storage_set('localStorage', settings.name, text):
         memory = text

@@ -662,13 +662,7 @@ def test_adopts_024_cookie(context, page, open_page, bundle):
     assert page.evaluate('S.getSession().id') == old['id']
 
 
-BUG_024_PATH = pytest.mark.xfail(strict=True, reason=(
-    'LIBRARY BUG: with only a 0.2.4 cookie at /app, save() writes ours at / without expiring '
-    'the /app copy, which document.cookie lists first, so getSession() keeps returning it'))
-
-
-@pytest.mark.parametrize('action', [pytest.param('set', marks=BUG_024_PATH),
-                                    pytest.param('extend', marks=BUG_024_PATH), 'remove'])
+@pytest.mark.parametrize('action', ['set', 'extend', 'remove'])
 def test_writes_take_effect_over_a_024_cookie(context, page, open_page, bundle, action):
     """0.2.4's cookie sits at /app: our writes at / must still win in /app and elsewhere."""
     open_paused(page, open_page, '/app/index.html', bundle)
@@ -727,7 +721,6 @@ def test_adopts_the_real_024_library_session(context, page, server, open_page, b
     assert ours.errors == []
 
 
-@BUG_024_PATH
 def test_set_session_over_the_real_024_library_session(context, page, server, open_page, bundle):
     original = original_session(context, page, server)
     ours = open_page(context.new_page(), '/orig/app/page.html', bundle)
