@@ -807,8 +807,7 @@ def test_fallback_in_sandboxed_iframe(context, page, server, bundle):
         status=200, body=(ROOT / 'dist/session-utils.mjs').read_bytes(), content_type='text/javascript',
         headers={'Access-Control-Allow-Origin': '*'}))
     page.goto(f'{server}/sandbox/parent.html')
-    page.wait_for_function('document.querySelector("iframe") && window.frames.length === 1')
-    frame = page.frames[1]
+    frame = next(f for f in page.frames if urlsplit(f.url).path == '/frame.html')   # goto waited for its load
     frame.wait_for_function('window.ready === true')
     denied = frame.evaluate("""() => ['document.cookie', 'localStorage', "document.cookie = 'a=1'"].map(
         code => { try { (0, eval)(code); return false; } catch (e) { return true; } })""")
