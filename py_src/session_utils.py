@@ -38,6 +38,14 @@ __all__ = [
 MINUTE = 60000
 MAX_MINUTES = 576000          # 400 days: browsers cap a cookie's lifetime there
 MAX_COOKIE = 4096             # bytes of name=value a browser keeps per cookie
+UUID = '^[\\da-f]{8}-[\\da-f]{4}-4[\\da-f]{3}-[89ab][\\da-f]{3}-[\\da-f]{12}$'   # lowercase v4
+parse_json = JSON.parse       # taken once: a page that breaks JSON.parse later loses nothing
+# What an extend can add to a stored record: the encoded `,"modified":…,
+# "modifiedAt":"…"` (89 bytes) when it is not there yet, and a longer duration
+# (at most 10 more digits: durations are whole milliseconds). The size check
+# keeps this room free, so an extendSession() without extra never overflows.
+MODIFIED_ROOM = 89
+DURATION_ROOM = 10
 CLOCK_SKEW = MINUTE           # how far a stored expiry may exceed its duration
 TAB_KEY = '__session_tab'     # sessionStorage key of the tab session
 # Never taken from `extra`: the session's own fields (id, created, createdAt,
@@ -165,6 +173,11 @@ def check_minutes(minutes):
     return minutes
 
 
+def milliseconds(minutes):
+    """A duration in whole milliseconds (rounded up, so never 0)."""
+    return Math.ceil(minutes * MINUTE)
+
+
 def check_plain(value, argument):
     if Object.prototype.toString.call(value) != '[object Object]':
         fail(TypeError, argument + ': not a plain object')
@@ -235,16 +248,38 @@ def is_time(value):
 def parse(text, persisted):
     """A stored record from its text, or None when it is not a well-formed one.
 
-    Persisted records (what session-utils and @analytics/session-utils 0.2.4
-    write) also need an expiry and a duration. Never throws: broken encodings
-    and JSON count as no session.
+    Never throws: broken encodings and JSON, wrong types, times a Date cannot
+    hold, and a session too large to be extended all count as no session.
     """
-    record = attempt(lambda: JSON.parse(decodeURIComponent(text)), None)
-    if (record and __typeof__(record.id) == 'string' and record.id and is_time(record.created) and (
-            not persisted or is_time(record.expires) and is_time(record.duration))):
-        del record['__proto__']      # an own key from JSON: harmless, but never copied on
-        return record
-    return None
+    return attempt(lambda: checked(parse_json(decodeURIComponent(text)), persisted)
+                   if not persisted or fits(text) else None, None)
+
+
+def fits(text):
+    """Whether an encoded record, and any extend of it, fits the cookie."""
+    room = DURATION_ROOM + (0 if text.indexOf('%22modified%22') >= 0 else MODIFIED_ROOM)
+    return settings.name.length + 1 + text.length + room <= MAX_COOKIE
+
+
+def checked(record, persisted):
+    """The record with its ISO strings rebuilt from its numbers, or None.
+
+    Every record needs a v4 id and a creation time; persisted ones (what
+    session-utils and @analytics/session-utils 0.2.4 write) also an expiry,
+    a duration in (0, 400 days] and, if present, a number for `modified`.
+    """
+    if not (__new__(RegExp(UUID)).test(record.id) and is_time(record.created)):
+        return None
+    record.createdAt = iso(record.created)        # throws for a time out of Date's range
+    if persisted:
+        if not (is_time(record.expires) and is_time(record.duration) and 0 < record.duration <= MAX_MINUTES * MINUTE
+                and (record.modified == None or is_time(record.modified))):
+            return None
+        record.expiresAt = iso(record.expires)
+        if record.modified != None:
+            record.modifiedAt = iso(record.modified)
+    del record['__proto__']      # an own key from JSON: harmless, but never copied on
+    return record
 
 
 def is_live(record, time):
@@ -347,7 +382,7 @@ def save(record):
     """Store the record: in the cookie if it sticks, else localStorage, else memory."""
     global memory
     text = encodeURIComponent(JSON.stringify(record))
-    if settings.name.length + 1 + text.length > MAX_COOKIE:
+    if not fits(text):
         fail(RangeError, 'extra: too large for a 4096-byte cookie')
     cookie = (text + ';path=/' + (';domain=' + cookie_domain if cookie_domain else '')
               + ';max-age=' + Math.ceil((record.expires - now()) / 1000)
@@ -393,7 +428,7 @@ def extendSession(minutes: 'number | null | undefined', extra: 'SessionExtra | n
         return start(minutes, extra, False)
     record = Object.assign(blank(), stored)
     time = now()
-    duration = minutes * MINUTE
+    duration = milliseconds(minutes)
     if add_extra(record, extra) or Math.abs(time + duration - record.expires) > duration / 100:
         record.modified = time
         record.modifiedAt = iso(time)
@@ -423,7 +458,7 @@ def set_expiry(record, time, duration):
 def start(minutes, extra, persisted_only):
     record = sessionData()
     add_extra(record, extra)
-    set_expiry(record, record.created, minutes * MINUTE)
+    set_expiry(record, record.created, milliseconds(minutes))
     save(record)
     announce(view(record, True, False), 'start')
     return view(record, True, persisted_only)

@@ -3,8 +3,9 @@
 
   python3 scripts/setup.py          .venv with the [build] extra, then `npm ci`
   python3 scripts/setup.py --test   also the [test] extra, and Chromium for the
-                                    browser tests (Debian's package, installed with
-                                    apt-get when no browser is found and we are root)
+                                    browser tests when none is found: Debian's
+                                    package through apt-get when root, else
+                                    Playwright's own download
 
 The pinned versions live in pyproject.toml ([project.optional-dependencies]) and
 package-lock.json; this script only installs them. Running it again is quick:
@@ -60,14 +61,18 @@ def have_chromium() -> bool:
     return bool(os.environ.get('CHROMIUM_PATH')) or any(Path(p).exists() for p in CHROMIUM)
 
 
-def install_chromium() -> None:
+def install_chromium(python: Path) -> None:
     if have_chromium():
         return
-    if os.geteuid() != 0 or not shutil.which('apt-get'):
-        raise SetupError('no Chromium found: install it (Debian: apt-get install -y chromium) '
-                         'or set CHROMIUM_PATH, then run this again')
-    step('apt-get update', ['apt-get', 'update', '-qq'])
-    step('apt-get install chromium', ['apt-get', 'install', '-y', '-qq', 'chromium'])
+    if os.geteuid() == 0 and shutil.which('apt-get'):
+        step('apt-get update', ['apt-get', 'update', '-qq'])
+        step('apt-get install chromium', ['apt-get', 'install', '-y', '-qq', 'chromium'])
+        return
+    try:
+        step("Playwright's Chromium", [str(python), '-m', 'playwright', 'install', 'chromium'])
+    except SetupError:
+        raise SetupError('no Chromium found and none could be installed: install one '
+                         '(Debian: apt-get install -y chromium) or set CHROMIUM_PATH') from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SetupError('npm not found: install Node.js 20 with npm, then run this again')
         step('npm ci (package-lock.json)', ['npm', 'ci', '--no-audit', '--no-fund', '--loglevel=error'])
         if args.test:
-            install_chromium()
+            install_chromium(python)
     except SetupError as error:
         print(f'setup: {error}', file=sys.stderr)
         return 1
