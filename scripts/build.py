@@ -19,8 +19,11 @@ Steps
 
 Usage
   python scripts/build.py           build dist/ and update the README markers
-  python scripts/build.py --check   build into a temporary folder; exit 1 and
+  python scripts/build.py --check   build into build/dist only; exit 1 and
                                     list the files when dist/ is stale
+
+Every file is staged in build/dist first and then moved into dist/ atomically,
+so a failed or interrupted build never leaves a half-written file there.
 
 Exit codes: 0 ok, 1 dist/ is stale (--check), 2 the build failed (a guard fired,
 a tool failed, a file is missing), plus the size report's own codes after a
@@ -37,7 +40,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -97,7 +99,10 @@ def transcrypt_binary() -> str:
 
 def public_api(source: Path) -> list[str]:
     """The names listed in the module's __all__ (the single declaration of the API)."""
-    tree = ast.parse(source.read_text(encoding='utf-8'), str(source))
+    try:
+        tree = ast.parse(source.read_text(encoding='utf-8'), str(source))
+    except SyntaxError as error:
+        raise BuildError(f'py_src/{source.name}:{error.lineno}: {error.msg}') from None
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == '__all__' for t in node.targets):
@@ -345,6 +350,25 @@ def write_declarations(module: Path, dist: Path) -> Path:
     return target
 
 
+def install(staged: Path, dist: Path) -> None:
+    """Move the staged files into dist/, each one atomically.
+
+    An interrupted or failed build leaves every file in dist/ either as it was
+    or complete, never half-written; unchanged files are not touched.
+    """
+    dist.mkdir(parents=True, exist_ok=True)
+    for source in sorted(staged.iterdir()):
+        target = dist / source.name
+        if target.exists() and target.read_bytes() == source.read_bytes():
+            continue
+        temporary = target.with_name(f'.{target.name}.tmp')
+        try:
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+
 def print_sizes(files: list[Path]) -> None:
     print(f'\n  {"file":<28} {"raw":>7} {"gzip -9":>8} {"brotli":>7}')
     for path in files:
@@ -364,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      epilog='Exit codes: 0 ok, 1 dist/ stale (--check), 2 build failed.')
     parser.add_argument('--check', action='store_true',
-                        help='build into a temporary folder and fail (exit 1) if dist/ differs')
+                        help='build into build/dist only and fail (exit 1) if dist/ differs')
     parser.add_argument('--src', type=Path, default=ROOT / 'py_src', help='Python source folder (default: py_src/)')
     parser.add_argument('--dist', type=Path, default=ROOT / 'dist', help='output folder (default: dist/)')
     parser.add_argument('--work', type=Path, default=ROOT / 'build',
@@ -375,25 +399,28 @@ def main(argv: list[str] | None = None) -> int:
     src, dist = args.src.resolve(), args.dist.resolve()
 
     total = time.perf_counter()
+    work = args.work.resolve()
+    staged = work / 'dist'
     try:
-        with tempfile.TemporaryDirectory(prefix='session-utils-build-') as tmp:
-            work = args.work.resolve()
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir(parents=True)
-            out = Path(tmp) / 'dist' if args.check else dist
-            print(f'building {src.name}/{MODULE}.py -> {"(temporary folder)" if args.check else out}')
-            files = build(src, out, work)
-            print_sizes(files)
-            print(f'\n  total      {(time.perf_counter() - total) * 1000:7.0f} ms')
-            if args.check:
-                stale = stale_files(out, dist)
-                if stale:
-                    print(f'build: dist/ is stale ({", ".join(stale)}) — run: python scripts/build.py', file=sys.stderr)
-                    return 1
-                print('dist/ matches a fresh build')
-                return 0
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        print(f'building {src.name}/{MODULE}.py -> {"(staged only: --check)" if args.check else dist}')
+        files = build(src, staged, work)
+        print_sizes(files)
+        print(f'\n  total      {(time.perf_counter() - total) * 1000:7.0f} ms')
+        if args.check:
+            stale = stale_files(staged, dist)
+            if stale:
+                print(f'build: dist/ is stale ({", ".join(stale)}) — run: python scripts/build.py', file=sys.stderr)
+                return 1
+            print('dist/ matches a fresh build')
+            return 0
+        install(staged, dist)
     except BuildError as error:
         print(f'build: {error}', file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f'build: cannot write {error.filename or dist}: {error.strerror}', file=sys.stderr)
         return 2
     if args.no_size_report or dist != ROOT / 'dist' or not (ROOT / 'scripts' / 'size_report.py').exists():
         return 0
