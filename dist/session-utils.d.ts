@@ -128,7 +128,12 @@ export function getTabSession(): TabSession;
 /** Start a new tab session. */
 export function setTabSession(): TabSession;
 
-/** The page session; a new one once the path or query changed (SPA navigation). */
+/**
+ * The page session; a new one once the path or query changed (SPA navigation).
+ *
+ * One read of location.href per call: only when it differs from the last
+ * one is the hash cut off to see whether the page really changed.
+ */
 export function getPageSession(): PageSession;
 
 /** Start a new page session. */

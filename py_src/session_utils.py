@@ -387,12 +387,16 @@ def save(record):
     cookie = (text + ';path=/' + (';domain=' + cookie_domain if cookie_domain else '')
               + ';max-age=' + Math.ceil((record.expires - now()) / 1000)
               + ';samesite=' + settings.sameSite + (';secure' if is_secure() else ''))
-    if write_cookie(cookie) and cookie_values(read_cookies()).length > 1:
+    # Read back what was written (a refused cookie reads back without it). This
+    # read is the costly part of a write: Chromium flushes the write for it.
+    found = write_cookie(cookie) and cookie_values(read_cookies())
+    if found and found.length > 1:
         # Another copy is visible: 0.2.4 wrote one at this page's directory,
         # which the browser lists first. Expire every copy, then write ours again.
         expire_cookies()
         write_cookie(cookie)
-    if cookie_values(read_cookies()).indexOf(text) >= 0:
+        found = cookie_values(read_cookies())
+    if found and found.indexOf(text) >= 0:
         return
     if not storage_set('localStorage', settings.name, text):
         memory = text
@@ -594,21 +598,32 @@ def short_view(record, is_new):
 # ----------------------------------------------------------- page session
 
 page = None                   # this page view's session record
-page_address = None           # location.pathname + location.search when it began
+page_address = None           # its address (location.href without the hash)
+page_href = None              # location.href when last seen: the fast path
 
 
 def getPageSession() -> 'PageSession':
-    """The page session; a new one once the path or query changed (SPA navigation)."""
-    return short_view(page, False) if page and page_address == address() else setPageSession()
+    """The page session; a new one once the path or query changed (SPA navigation).
+
+    One read of location.href per call: only when it differs from the last
+    one is the hash cut off to see whether the page really changed.
+    """
+    global page_href
+    href = current_href()
+    if not page or href != page_href and href.split('#')[0] != page_address:
+        return setPageSession()
+    page_href = href
+    return short_view(page, False)
 
 
 def setPageSession() -> 'PageSession':
     """Start a new page session."""
-    global page, page_address
+    global page, page_address, page_href
     page = sessionData()
-    page_address = address()
+    page_href = current_href()
+    page_address = page_href.split('#')[0]
     return short_view(page, True)
 
 
-def address():
-    return attempt(lambda: location.pathname + location.search, '')
+def current_href():
+    return attempt(lambda: location.href, '')
