@@ -69,14 +69,14 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from browser import CHROMIUM_ARGS, find_chromium  # scripts/browser.py
+
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ROOT / 'dist' / 'session-utils.js'
 OURS_ESM = ROOT / 'dist' / 'session-utils.mjs'
 ORIGINAL_PACKAGE = ROOT / 'node_modules' / '@analytics' / 'session-utils'
 ORIGINAL = ORIGINAL_PACKAGE / 'dist' / 'browser' / 'session-utils.js'
 ESBUILD = ROOT / 'node_modules' / '.bin' / 'esbuild'
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync', '--no-first-run']
 OURS_COOKIE = '__session_ours'
 OPERATIONS = ('getSession', 'extendSession', 'getTabSession', 'getPageSession', 'setSession')
 LIBS = ('ours', 'original')
@@ -222,18 +222,6 @@ class Handler(SimpleHTTPRequestHandler):
             self.wfile.write(data)
             return
         super().do_GET()
-
-
-def find_chromium(playwright) -> str | None:
-    """$CHROMIUM_PATH, /usr/bin/chromium, chromium on PATH, else Playwright's own."""
-    for candidate in (os.environ.get('CHROMIUM_PATH'), '/usr/bin/chromium', shutil.which('chromium')):
-        if candidate and Path(candidate).exists():
-            return candidate
-    try:
-        own = playwright.chromium.executable_path
-        return own if Path(own).exists() else None
-    except Exception:
-        return None
 
 
 def strip_source_map(text: str) -> str:

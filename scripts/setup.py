@@ -24,9 +24,10 @@ import tomllib
 import venv
 from pathlib import Path
 
+from browser import system_chromium  # scripts/browser.py (stdlib only)
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / '.venv'
-CHROMIUM = ('/usr/bin/chromium', '/usr/bin/chromium-browser')
 
 
 class SetupError(Exception):
@@ -57,12 +58,8 @@ def make_venv() -> Path:
     return python
 
 
-def have_chromium() -> bool:
-    return bool(os.environ.get('CHROMIUM_PATH')) or any(Path(p).exists() for p in CHROMIUM)
-
-
 def install_chromium(python: Path) -> None:
-    if have_chromium():
+    if system_chromium():
         return
     if os.geteuid() == 0 and shutil.which('apt-get'):
         step('apt-get update', ['apt-get', 'update', '-qq'])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -24,9 +25,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'scripts'))
+from browser import CHROMIUM_ARGS, find_chromium  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
 BUNDLES = ('classic', 'esm')
 
 
@@ -74,17 +76,6 @@ def server():
     yield f'http://127.0.0.1:{httpd.server_address[1]}'
     httpd.shutdown()
     httpd.server_close()
-
-
-def find_chromium(playwright) -> str | None:
-    for candidate in (os.environ.get('CHROMIUM_PATH'), '/usr/bin/chromium', shutil.which('chromium')):
-        if candidate and Path(candidate).exists():
-            return candidate
-    try:
-        own = playwright.chromium.executable_path
-        return own if Path(own).exists() else None
-    except Exception:
-        return None
 
 
 @pytest.fixture(scope='session')
