@@ -59,7 +59,6 @@ RESERVED = '^(id|(created|expires|modified)(At)?|duration|elapsed|remaining|isEx
 __pragma__('jsiter')
 settings = {'minutes': 30, 'name': '__session', 'domain': '', 'sameSite': 'Lax', 'secure': None}
 __pragma__('nojsiter')
-cookie_domain = ''            # settings.domain, with 'auto' resolved
 
 
 def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSettings':
@@ -67,7 +66,7 @@ def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSetting
 
     Every option is checked before any is applied, so a bad one changes nothing.
     """
-    global settings, cookie_domain, parsed_from
+    global settings, parsed_from
     if options != None:
         check_plain(options, 'options')
         wanted = Object.assign(blank(), settings)
@@ -76,12 +75,10 @@ def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSetting
                 wanted[key] = check_option(key, options[key])
             else:
                 fail(TypeError, key + ': unknown option')
-        domain = resolve_domain(wanted.domain)
+        wanted.domain = resolve_domain(wanted.domain)     # 'auto' is resolved once, here
         settings = wanted
-        cookie_domain = domain
         parsed_from = None    # the cookie name may have changed: parse afresh
     effective = Object.assign(blank(), settings)
-    effective.domain = cookie_domain
     effective.secure = is_secure()
     return effective
 
@@ -311,8 +308,8 @@ def storage_get(kind, key):
 
 def storage_set(kind, key, value):
     """Store a value (None removes it); return whether it worked."""
-    storage = attempt(lambda: window[kind], None)
-    return attempt(lambda: (storage.setItem(key, value) if value else storage.removeItem(key)) or True, False)
+    return attempt(lambda: (window[kind].setItem(key, value) if value else window[kind].removeItem(key)) or True,
+                   False)
 
 
 def read_cookies():
@@ -345,8 +342,8 @@ def expire_cookies():
     (and any of its parents): expire host-only copies at each of them too.
     """
     gone = ';max-age=0;path='
-    if cookie_domain:
-        write_cookie(gone + '/;domain=' + cookie_domain)
+    if settings.domain:
+        write_cookie(gone + '/;domain=' + settings.domain)
     try:
         path = location.pathname      # /app/sub/page -> /app/sub, /app, then /
         while path:
@@ -358,7 +355,7 @@ def expire_cookies():
 
 parsed_from = None            # the document.cookie string last parsed...
 parsed_record = None          # ...and the first well-formed record found in it
-memory = None                 # the last resort store, when no storage works
+memory = None                 # the last resort store (a record), when no storage works
 
 
 def load():
@@ -374,7 +371,7 @@ def load():
         parsed_record = None
         for text in cookie_values(cookies):
             parsed_record = parsed_record or parse(text, True)
-    record = parsed_record or parse(storage_get('localStorage', settings.name), True) or parse(memory, True)
+    record = parsed_record or parse(storage_get('localStorage', settings.name), True) or memory
     return record if is_live(record, now()) else None
 
 
@@ -384,7 +381,7 @@ def save(record):
     text = encodeURIComponent(JSON.stringify(record))
     if not fits(text):
         fail(RangeError, 'extra: too large for a 4096-byte cookie')
-    cookie = (text + ';path=/' + (';domain=' + cookie_domain if cookie_domain else '')
+    cookie = (text + ';path=/' + (';domain=' + settings.domain if settings.domain else '')
               + ';max-age=' + Math.ceil((record.expires - now()) / 1000)
               + ';samesite=' + settings.sameSite + (';secure' if is_secure() else ''))
     # Read back what was written (a refused cookie reads back without it). This
@@ -399,7 +396,7 @@ def save(record):
     if found and found.indexOf(text) >= 0:
         return
     if not storage_set('localStorage', settings.name, text):
-        memory = text
+        memory = record
 
 
 # ------------------------------------------------------ persisted session
