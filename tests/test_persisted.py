@@ -733,6 +733,19 @@ def test_set_session_over_the_real_024_library_session(context, page, server, op
 
 # ------------------------------------------------------- 9. fallbacks
 
+def local_storage_reaches(page, session_id):
+    """Wait until this tab's localStorage shows another tab's write (or removal).
+
+    Chromium hands localStorage writes to other renderer processes
+    asynchronously, so a change is not always visible on the very next call
+    (unlike document.cookie, which the library reads on every call).
+    """
+    if session_id is None:
+        page.wait_for_function("localStorage.getItem('__session') === null")
+    else:
+        page.wait_for_function("id => (localStorage.getItem('__session') || '').includes(id)", arg=session_id)
+
+
 @pytest.mark.parametrize('mode', ['ignored', 'throws'])
 def test_fallback_to_local_storage(context, page, open_page, bundle, mode):
     context.add_init_script(COOKIE_MODES[mode])
@@ -754,13 +767,16 @@ def test_fallback_to_local_storage(context, page, open_page, bundle, mode):
     page.clock.fast_forward('05:00')
     extended = page.evaluate('S.extendSession(30, {e: 1})')
     assert extended['id'] == first['id'] and extended['modified'] == START_MS + 5 * MINUTE
+    tab.wait_for_function("(localStorage.getItem('__session') || '').includes('%22e%22%3A1')")
     assert tab.evaluate('S.getSession()') == {**extended, 'isNew': False}
     replaced = tab.evaluate('S.setSession()')
     assert replaced['id'] != first['id']
+    local_storage_reaches(page, replaced['id'])
     assert page.evaluate('S.getSession().id') == replaced['id']
     assert page.evaluate('S.sessionData().id') != replaced['id']
     assert page.evaluate('S.removeSession()') is None
     assert local_json(page) is None
+    local_storage_reaches(tab, None)
     assert tab.evaluate('S.getSession()')['id'] not in (first['id'], replaced['id'])
     assert session_cookies(context) == []
     assert page.errors == [] and tab.errors == []
