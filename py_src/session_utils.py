@@ -560,7 +560,7 @@ def open_tab(force_new):
     claim_tab()
     if is_top():
         addEventListener('pagehide', release_tab)
-        addEventListener('pageshow', claim_tab)   # back from the bfcache
+        addEventListener('pageshow', reclaim_tab)
     return short_view(tab, is_new)
 
 
@@ -576,6 +576,17 @@ def mark_tab(live):
 def claim_tab():
     """Store the record; a top-level page marks it as its own while it lives."""
     mark_tab(tab_token if is_top() else tab.live)
+
+
+def reclaim_tab():
+    """On pageshow (back from the bfcache): adopt what the tab holds now, and mark it.
+
+    The storage is this tab's own, so its record is the tab's session, even if
+    another page of the tab reset it while this one was in the cache.
+    """
+    global tab
+    tab = parse(storage_get('sessionStorage', TAB_KEY), False) or tab
+    claim_tab()
 
 
 def release_tab():

@@ -251,6 +251,34 @@ def test_bfcache_restore_keeps_id_and_remarks_tab(launch_browser, server, bundle
         context.close()
 
 
+def test_bfcache_restore_adopts_a_tab_session_reset_meanwhile(launch_browser, server, bundle):
+    """Page B of the same tab resets the tab session; page A, restored, must not bring back its old id."""
+    browser = launch_browser(ignore_default_args=['--disable-back-forward-cache'])
+    context = browser.new_context()
+    try:
+        context.add_init_script(RECORD_PAGESHOW)
+        page = context.new_page()
+        page.goto(f'{server}/bf/a.html?bundle={bundle}')
+        page.wait_for_function('window.ready === true')
+        first = page.evaluate('S.getTabSession()')
+        page.goto(f'{server}/bf/b.html?bundle={bundle}')
+        page.wait_for_function('window.ready === true')
+        reset = page.evaluate('S.setTabSession()')
+        assert reset['id'] != first['id']
+        page.go_back(wait_until='commit')
+        page.wait_for_function('window.__pageshows.length === 2')
+        assert page.evaluate('window.__pageshows') == [False, True]     # really restored
+        back = page.evaluate('S.getTabSession()')
+        check_shape(back, False)
+        assert back['id'] == reset['id']
+        assert stored_tab(page)['id'] == reset['id']
+        page.reload()
+        page.wait_for_function('window.ready === true')
+        assert page.evaluate('S.getTabSession().id') == reset['id']
+    finally:
+        context.close()
+
+
 def add_frame(page, url: str):
     page.evaluate("""url => new Promise(resolve => {
         const frame = document.createElement('iframe');
