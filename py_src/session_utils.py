@@ -554,7 +554,7 @@ def open_tab(force_new):
     """
     global tab, tab_token
     tab_token = tab_token or Math.random()
-    stored = None if force_new else parse(storage_get('sessionStorage', TAB_KEY), False)
+    stored = None if force_new else stored_tab()
     is_new = not (stored and not (stored.live and is_top()))    # always a boolean
     tab = sessionData() if is_new else stored
     claim_tab()
@@ -562,6 +562,11 @@ def open_tab(force_new):
         addEventListener('pagehide', release_tab)
         addEventListener('pageshow', reclaim_tab)
     return short_view(tab, is_new)
+
+
+def stored_tab():
+    """The tab record in sessionStorage, or None."""
+    return parse(storage_get('sessionStorage', TAB_KEY), False)
 
 
 def is_top():
@@ -585,13 +590,13 @@ def reclaim_tab():
     another page of the tab reset it while this one was in the cache.
     """
     global tab
-    tab = parse(storage_get('sessionStorage', TAB_KEY), False) or tab
+    tab = stored_tab() or tab
     claim_tab()
 
 
 def release_tab():
     """On pagehide: unmark, unless a page restored from the bfcache took the mark."""
-    stored = parse(storage_get('sessionStorage', TAB_KEY), False)
+    stored = stored_tab()
     if not stored or stored.live == tab_token:
         mark_tab(0)
 
