@@ -27,6 +27,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'scripts'))
+import build  # noqa: E402  (scripts/build.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / 'scripts' / 'build.py'
 SOURCE = ROOT / 'py_src' / 'session_utils.py'
@@ -497,23 +500,16 @@ def test_source_map_points_at_the_python_file(name):
     assert len(set(hits)) > 50           # spread over the file, not one line
 
 
-B64 = {c: i for i, c in enumerate('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')}
-
-
 def decode_mappings(mappings: str):
-    """(source index, 0-based source line) of every segment of a v3 source map."""
+    """(source index, 0-based source line) of every segment of a v3 source map.
+
+    The VLQ decoding is build.py's own (it uses it only for error messages; the
+    maps themselves come from esbuild and terser, so this is no self-check).
+    """
     source = line = 0
     for group in mappings.split(';'):
         for segment in filter(None, group.split(',')):
-            fields, shift, value = [], 0, 0
-            for char in segment:
-                digit = B64[char]
-                value += (digit & 31) << shift
-                if digit & 32:
-                    shift += 5
-                    continue
-                fields.append(-(value >> 1) if value & 1 else value >> 1)
-                shift = value = 0
+            fields = build.decode_vlq(segment)
             if len(fields) >= 4:
                 source += fields[1]
                 line += fields[2]
