@@ -152,5 +152,6 @@ export function onSessionChange(callback: SessionChangeCallback): Unsubscribe;
  * Set defaults for later calls; return the effective settings.
  *
  * Every option is checked before any is applied, so a bad one changes nothing.
+ * The values checked are the ones copied, so a getter cannot slip one past.
  */
 export function configure(options?: ConfigureOptions | null): SessionSettings;

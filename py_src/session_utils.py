@@ -40,24 +40,24 @@ MAX_MINUTES = 576000          # 400 days: browsers cap a cookie's lifetime there
 MAX_COOKIE = 4096             # bytes of name=value a browser keeps per cookie
 UUID = '^[\\da-f]{8}-[\\da-f]{4}-4[\\da-f]{3}-[89ab][\\da-f]{3}-[\\da-f]{12}$'   # lowercase v4
 parse_json = JSON.parse       # taken once: a page that breaks JSON.parse later loses nothing
-# What an extend can add to a stored record: the encoded `,"modified":…,
-# "modifiedAt":"…"` (89 bytes) when it is not there yet, and a longer duration
-# (at most 10 more digits: durations are whole milliseconds). The size check
-# keeps this room free, so an extendSession() without extra never overflows.
-MODIFIED_ROOM = 89
-DURATION_ROOM = 10
 CLOCK_SKEW = MINUTE           # how far a stored expiry may exceed its duration
 TAB_KEY = '__session_tab'     # sessionStorage key of the tab session
+TIMES = 'created|expires|modified'   # the stored times, each with its ISO string (+ 'At')
 # Never taken from `extra`: the session's own fields (id, created, createdAt,
 # expires, expiresAt, modified, modifiedAt, duration, elapsed, remaining,
-# isExpired, isNew) and the keys that could reach a prototype.
-RESERVED = '^(id|(created|expires|modified)(At)?|duration|elapsed|remaining|isExpired|isNew|__proto__|constructor|prototype)$'
+# isExpired, isNew) and the keys that could reach or shadow a prototype.
+RESERVED = '^(id|(' + TIMES + ')(At)?|duration|elapsed|remaining|isExpired|isNew|__proto__|constructor|prototype)$'
 
 
 # ------------------------------------------------------------- settings
 
 __pragma__('jsiter')
 settings = {'minutes': 30, 'name': '__session', 'domain': '', 'sameSite': 'Lax', 'secure': None}
+OPTION_PATTERNS = {
+    'name': '^[\\w.-]+$',                  # letters, digits, _ . and -: safe in any browser
+    'domain': '^[\\w.-]*$',                # a host name, 'auto', or '' for host-only
+    'sameSite': '^(Lax|Strict|None)$',
+}
 __pragma__('nojsiter')
 
 
@@ -65,16 +65,14 @@ def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSetting
     """Set defaults for later calls; return the effective settings.
 
     Every option is checked before any is applied, so a bad one changes nothing.
+    The values checked are the ones copied, so a getter cannot slip one past.
     """
     global settings, parsed_from
     if options != None:
-        check_plain(options, 'options')
-        wanted = Object.assign(blank(), settings)
+        check_type(options, 'plain object', 'options')
+        wanted = Object.assign(blank(), settings, options)
         for key in Object.keys(options):
-            if settings.hasOwnProperty(key):
-                wanted[key] = check_option(key, options[key])
-            else:
-                fail(TypeError, key + ': unknown option')
+            wanted[key] = check_option(key, wanted[key])
         wanted.domain = resolve_domain(wanted.domain)     # 'auto' is resolved once, here
         settings = wanted
         parsed_from = None    # the cookie name may have changed: parse afresh
@@ -84,25 +82,16 @@ def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSetting
 
 
 def check_option(key, value):
+    if not settings.hasOwnProperty(key):
+        fail(TypeError, key + ': unknown option')
     if key == 'minutes':
-        return check_minutes(value)
+        return check_minutes(value)      # None: keep the current default
     if key == 'secure':
-        if value != None:             # None: decide by the page's protocol
-            check_type(value, 'boolean', key)
-        return value
-    check_type(value, 'string', key)
-    if not __new__(RegExp(OPTION_PATTERNS[key])).test(value):
-        fail(RangeError, key + ': bad value ' + value)
+        value == None or check_type(value, 'boolean', key)     # None: decide by the page's protocol
+    else:
+        check_type(value, 'string', key)
+        matches(OPTION_PATTERNS[key], value) or fail(RangeError, key + ': bad value')
     return value
-
-
-__pragma__('jsiter')
-OPTION_PATTERNS = {
-    'name': "^[\\w!#$%&'*+.^`|~-]+$",     # an RFC 6265 token
-    'domain': '^[\\w.-]*$',                # a host name, 'auto', or '' for host-only
-    'sameSite': '^(Lax|Strict|None)$',
-}
-__pragma__('nojsiter')
 
 
 def resolve_domain(domain):
@@ -115,18 +104,15 @@ def resolve_domain(domain):
     """
     if domain != 'auto':
         return domain
-    try:
-        labels = location.hostname.split('.')
-        candidate = labels.pop()
-        while labels.length:
-            candidate = labels.pop() + '.' + candidate
-            probe = '__session_probe=' + candidate
-            document.cookie = probe + ';path=/;domain=' + candidate
-            if document.cookie.indexOf(probe) >= 0:
-                document.cookie = probe + ';max-age=0;path=/;domain=' + candidate
-                return candidate
-    except:  # a page without cookies, or no DOM at all
-        pass
+    labels = attempt(lambda: location.hostname.split('.'), [])
+    domain = labels.pop()
+    while labels.length:
+        domain = labels.pop() + '.' + domain
+        probe = '__session_probe=' + domain
+        write_cookie(probe + ';path=/;domain=' + domain)
+        if read_cookies().indexOf(probe) >= 0:
+            write_cookie(probe + ';path=/;domain=' + domain + ';max-age=0')
+            return domain
     return ''
 
 
@@ -156,7 +142,12 @@ def attempt(action, fallback):
 
 
 def check_type(value, expected, argument):
-    if __typeof__(value) != expected:
+    """A TypeError naming the argument unless typeof value is `expected`.
+
+    'plain object' stands for what {…} makes: not null, an array, a Date...
+    """
+    if (('plain object' if blank().toString.call(value) == '[object Object]' else __typeof__(value))
+            != expected):
         fail(TypeError, argument + ': not a ' + expected)
 
 
@@ -166,23 +157,13 @@ def check_minutes(minutes):
         return settings.minutes
     check_type(minutes, 'number', 'minutes')
     if not (minutes > 0 and minutes <= MAX_MINUTES):   # NaN fails both tests
-        fail(RangeError, 'minutes: not in (0, 576000]')
+        fail(RangeError, 'minutes: bad value')
     return minutes
-
-
-def milliseconds(minutes):
-    """A duration in whole milliseconds (rounded up, so never 0)."""
-    return Math.ceil(minutes * MINUTE)
-
-
-def check_plain(value, argument):
-    if Object.prototype.toString.call(value) != '[object Object]':
-        fail(TypeError, argument + ': not a plain object')
 
 
 def check_extra(extra):
     if extra != None:
-        check_plain(extra, 'extra')
+        check_type(extra, 'plain object', 'extra')
     return extra
 
 
@@ -191,7 +172,7 @@ def add_extra(record, extra):
     taken = 0
     if extra:
         for key in Object.keys(extra):
-            if not __new__(RegExp(RESERVED)).test(key):
+            if not matches(RESERVED, key):
                 record[key] = extra[key]
                 taken += 1
     return taken
@@ -199,12 +180,12 @@ def add_extra(record, extra):
 
 # --------------------------------------------------------------- records
 
+def matches(pattern, text):
+    return RegExp(pattern).test(text)      # RegExp() without `new` is the same in JavaScript
+
+
 def now():
     return Date.now()
-
-
-def iso(time):
-    return __new__(Date(time)).toISOString()
 
 
 def blank():
@@ -232,14 +213,25 @@ def random_hex(digit):
 
 def sessionData() -> 'SessionData':
     """A fresh {id, created, createdAt}. Stores nothing."""
-    time = now()
     __pragma__('jsiter')
-    return {'id': uuid(), 'created': time, 'createdAt': iso(time)}
+    return stamp({'id': uuid(), 'created': now()})
     __pragma__('nojsiter')
 
 
-def is_time(value):
-    return __typeof__(value) == 'number' and isFinite(value)
+def stamp(record):
+    """Set the ISO string of each time the record has, from its number.
+
+    The one place `createdAt`, `expiresAt` and `modifiedAt` are made, so a
+    stored string is never trusted. Throws for a time a Date cannot hold.
+    """
+    for key in TIMES.split('|'):
+        if record[key] != None:
+            record[key + 'At'] = __new__(Date(record[key])).toISOString()
+    return record
+
+
+def is_number(value):
+    return value is +value       # false for NaN and for anything not a number
 
 
 def parse(text, persisted):
@@ -248,54 +240,46 @@ def parse(text, persisted):
     Never throws: broken encodings and JSON, wrong types, times a Date cannot
     hold, and a session too large to be extended all count as no session.
     """
-    return attempt(lambda: checked(parse_json(decodeURIComponent(text)), persisted)
-                   if not persisted or fits(text) else None, None)
+    return attempt(lambda: checked(parse_json(decodeURIComponent(text)), persisted and text), None)
 
 
-def fits(text):
-    """Whether an encoded record, and any extend of it, fits the cookie."""
-    room = DURATION_ROOM + (0 if text.indexOf('%22modified%22') >= 0 else MODIFIED_ROOM)
-    return settings.name.length + 1 + text.length + room <= MAX_COOKIE
+def fits(text, record):
+    """Whether a record encoded as `text`, and any extend of it, fits the cookie.
+
+    An extend may add `,"modified":…,"modifiedAt":"…"` encoded (89 bytes) when
+    the record has no `modified` yet, and 10 more digits of duration (durations
+    are whole milliseconds); the `=` after the name is the last byte.
+    """
+    return settings.name.length + text.length + (11 if record.modified else 100) <= MAX_COOKIE
 
 
-def checked(record, persisted):
+def checked(record, cookie_text):
     """The record with its ISO strings rebuilt from its numbers, or None.
 
-    Every record needs a v4 id and a creation time; persisted ones (what
-    session-utils and @analytics/session-utils 0.2.4 write) also an expiry,
-    a duration in (0, 400 days] and, if present, a number for `modified`.
+    Every record needs a v4 id and a creation time. A persisted one, read from
+    `cookie_text` (None for a tab record), also needs an expiry, a duration in
+    (0, 400 days], a number for `modified` if it has one, and room to be
+    extended. That is what both session-utils and @analytics/session-utils
+    0.2.4 write.
     """
-    if not (__new__(RegExp(UUID)).test(record.id) and is_time(record.created)):
-        return None
-    record.createdAt = iso(record.created)        # throws for a time out of Date's range
-    if persisted:
-        if not (is_time(record.expires) and is_time(record.duration) and 0 < record.duration <= MAX_MINUTES * MINUTE
-                and (record.modified == None or is_time(record.modified))):
-            return None
-        record.expiresAt = iso(record.expires)
-        if record.modified != None:
-            record.modifiedAt = iso(record.modified)
-    del record['__proto__']      # an own key from JSON: harmless, but never copied on
-    return record
+    if (matches(UUID, record.id) and is_number(record.created) and (not cookie_text or (
+            is_number(record.expires) and is_number(record.duration) and 0 < record.duration <= MAX_MINUTES * MINUTE
+            and (record.modified == None or is_number(record.modified)) and fits(cookie_text, record)))):
+        del record['__proto__']      # an own key from JSON: harmless, but never copied on
+        return stamp(record)
 
 
-def is_live(record, time):
-    """Unexpired, and not further in the future than its duration allows.
-
-    A clock set back would otherwise keep a session alive for as long as the
-    clock went back; such a session counts as over.
-    """
-    return record and record.expires > time and record.expires - time <= record.duration + CLOCK_SKEW
+def elapsed(record):
+    return Math.max(now() - record.created, 0)
 
 
 def view(record, is_new, persisted_only):
     """The object handed to callers: a copy, with the computed fields."""
     session = Object.assign(blank(), record)
     if not persisted_only:
-        time = now()
-        session.elapsed = Math.max(time - record.created, 0)
-        session.remaining = Math.max(record.expires - time, 0)
-        session.isExpired = session.remaining == 0
+        session.elapsed = elapsed(record)
+        session.remaining = Math.max(record.expires - now(), 0)
+        session.isExpired = not session.remaining
         session.isNew = is_new
     return session
 
@@ -326,12 +310,20 @@ def cookie_values(cookies):
     return found
 
 
+def our_cookies():
+    return cookie_values(read_cookies())
+
+
 def write_cookie(text):
+    """document.cookie = text, where that does not throw."""
     try:
-        document.cookie = settings.name + '=' + text
-        return True
+        document.cookie = text
     except:
-        return False
+        pass
+
+
+def domain_attribute():
+    return ';domain=' + settings.domain if settings.domain else ''
 
 
 def expire_cookies():
@@ -341,16 +333,12 @@ def expire_cookies():
     0.2.4 wrote its cookie without a path, so it sits at the page's directory
     (and any of its parents): expire host-only copies at each of them too.
     """
-    gone = ';max-age=0;path='
-    if settings.domain:
-        write_cookie(gone + '/;domain=' + settings.domain)
-    try:
-        path = location.pathname      # /app/sub/page -> /app/sub, /app, then /
-        while path:
-            path = path.slice(0, path.lastIndexOf('/'))
-            write_cookie(gone + (path or '/'))
-    except:  # no DOM
-        pass
+    gone = settings.name + '=;max-age=0;path='
+    write_cookie(gone + '/' + domain_attribute())
+    path = attempt(lambda: location.pathname, '')     # /app/sub/page -> /app/sub, /app, then /
+    while path:
+        path = path.slice(0, path.lastIndexOf('/'))
+        write_cookie(gone + (path or '/'))
 
 
 parsed_from = None            # the document.cookie string last parsed...
@@ -372,30 +360,34 @@ def load():
         for text in cookie_values(cookies):
             parsed_record = parsed_record or parse(text, True)
     record = parsed_record or parse(storage_get('localStorage', settings.name), True) or memory
-    return record if is_live(record, now()) else None
+    # Unexpired, and not further in the future than its duration allows: a
+    # clock set back would otherwise keep a session alive for as long as the
+    # clock went back, so such a session counts as over.
+    left = record and record.expires - now()
+    return record if 0 < left <= record.duration + CLOCK_SKEW else None
 
 
 def save(record):
     """Store the record: in the cookie if it sticks, else localStorage, else memory."""
     global memory
     text = encodeURIComponent(JSON.stringify(record))
-    if not fits(text):
-        fail(RangeError, 'extra: too large for a 4096-byte cookie')
-    cookie = (text + ';path=/' + (';domain=' + settings.domain if settings.domain else '')
-              + ';max-age=' + Math.ceil((record.expires - now()) / 1000)
+    if not fits(text, record):
+        fail(RangeError, 'extra: too large')
+    # Max-Age: the record was just given its expiry, so this is its duration.
+    cookie = (settings.name + '=' + text + ';path=/' + domain_attribute()
+              + ';max-age=' + Math.ceil(record.duration / 1000)
               + ';samesite=' + settings.sameSite + (';secure' if is_secure() else ''))
     # Read back what was written (a refused cookie reads back without it). This
     # read is the costly part of a write: Chromium flushes the write for it.
-    found = write_cookie(cookie) and cookie_values(read_cookies())
-    if found and found.length > 1:
+    write_cookie(cookie)
+    found = our_cookies()
+    if found.length > 1:
         # Another copy is visible: 0.2.4 wrote one at this page's directory,
         # which the browser lists first. Expire every copy, then write ours again.
         expire_cookies()
         write_cookie(cookie)
-        found = cookie_values(read_cookies())
-    if found and found.indexOf(text) >= 0:
-        return
-    if not storage_set('localStorage', settings.name, text):
+        found = our_cookies()
+    if not (found[0] == text or storage_set('localStorage', settings.name, text)):
         memory = record
 
 
@@ -428,12 +420,9 @@ def extendSession(minutes: 'number | null | undefined', extra: 'SessionExtra | n
     if not stored:
         return start(minutes, extra, False)
     record = Object.assign(blank(), stored)
-    time = now()
-    duration = milliseconds(minutes)
-    if add_extra(record, extra) or Math.abs(time + duration - record.expires) > duration / 100:
-        record.modified = time
-        record.modifiedAt = iso(time)
-        set_expiry(record, time, duration)
+    record.modified = now()
+    set_expiry(record, record.modified, minutes)
+    if add_extra(record, extra) or Math.abs(record.expires - stored.expires) > record.duration / 100:
         save(record)
         return announce(view(record, False, False), 'extend')
     return view(stored, False, False)
@@ -450,17 +439,17 @@ def removeSession() -> 'void':
         announce(None, 'remove')
 
 
-def set_expiry(record, time, duration):
-    record.expires = time + duration
-    record.expiresAt = iso(record.expires)
-    record.duration = duration
+def set_expiry(record, time, minutes):
+    """Expire `minutes` after `time`; durations are whole milliseconds (rounded up, never 0)."""
+    record.duration = Math.ceil(minutes * MINUTE)
+    record.expires = time + record.duration
+    return stamp(record)
 
 
 def start(minutes, extra, persisted_only):
     record = sessionData()
     add_extra(record, extra)
-    set_expiry(record, record.created, milliseconds(minutes))
-    save(record)
+    save(set_expiry(record, record.created, minutes))
     announce(view(record, True, False), 'start')
     return view(record, True, persisted_only)
 
@@ -468,7 +457,6 @@ def start(minutes, extra, persisted_only):
 # ---------------------------------------------------------- change events
 
 events = None                 # this page's event hub, made on first use
-CHANNEL = 'session-utils'
 
 
 def onSessionChange(callback: 'SessionChangeCallback') -> 'Unsubscribe':
@@ -481,7 +469,7 @@ def onSessionChange(callback: 'SessionChangeCallback') -> 'Unsubscribe':
     check_type(callback, 'function', 'callback')
 
     def listener(event):
-        callback.apply(None, event.change)
+        callback.apply(None, event.detail)
 
     open_events().addEventListener('change', listener)
     return lambda: events.removeEventListener('change', listener)
@@ -492,44 +480,38 @@ def open_events():
 
     A BroadcastChannel is an EventTarget too: dispatchEvent() on it reaches this
     page's listeners only, and postMessage() reaches the other tabs of the
-    origin (never this one), so one object carries both. In Node (no document)
-    or without BroadcastChannel, an EventTarget gives local events only and
-    keeps no process alive.
+    origin (never this one), so one object carries both. In Node (no document:
+    a ReferenceError) or without BroadcastChannel, an EventTarget gives local
+    events only and keeps no process alive.
     """
     global events
     if not events:
-        try:
-            if __typeof__(document) != 'undefined':
-                events = __new__(BroadcastChannel(CHANNEL))
-                events.onmessage = lambda message: message.data[0] == settings.name and emit(
-                    message.data[1], message.data[2], True)
-        except:  # no BroadcastChannel
-            pass
-        events = events or __new__(EventTarget())
+        events = attempt(lambda: document and __new__(BroadcastChannel('session-utils')), None) or __new__(EventTarget())
+        # (a plain EventTarget never calls onmessage)
+        events.onmessage = lambda message: message.data.pop() == settings.name and emit(message.data)
     return events
 
 
-def emit(session, reason, remote):
-    event = __new__(Event('change'))
-    event.change = [session, reason, remote]
-    events.dispatchEvent(event)
+def emit(change):
+    """Call this page's listeners with `change`: [session, reason, remote]."""
+    __pragma__('jsiter')
+    open_events().dispatchEvent(__new__(CustomEvent('change', {'detail': change})))
+    __pragma__('nojsiter')
 
 
 def announce(session, reason):
     """Tell this page's listeners, then the other tabs, of a change made here."""
-    hub = open_events()
-    emit(session, reason, False)
-    try:
-        hub.postMessage([settings.name, session, reason])
-    except:  # a plain EventTarget, or an extra field that cannot be cloned
-        pass
+    emit([session, reason, False])
+    # Fails on a plain EventTarget, or for an extra field that cannot be cloned.
+    # The other tabs get the cookie's name last: a page listens to its own name.
+    attempt(lambda: events.postMessage([session, reason, True, settings.name]), 0)
     return session
 
 
 # ------------------------------------------------------------ tab session
 
 tab = None                    # this page's tab session record
-tab_token = None              # marks the tab's record while this page is alive
+tab_token = Math.random()     # marks the tab's record while this page is alive
 
 
 def getTabSession() -> 'TabSession':
@@ -552,8 +534,7 @@ def open_tab(force_new):
     pagehide, so a reload or a navigation in the same tab keeps the id.
     Frames share their tab's storage and never claim it.
     """
-    global tab, tab_token
-    tab_token = tab_token or Math.random()
+    global tab
     stored = None if force_new else stored_tab()
     is_new = not (stored and not (stored.live and is_top()))    # always a boolean
     tab = sessionData() if is_new else stored
@@ -604,7 +585,7 @@ def release_tab():
 def short_view(record, is_new):
     __pragma__('jsiter')
     return {'id': record.id, 'created': record.created, 'createdAt': record.createdAt,
-            'elapsed': Math.max(now() - record.created, 0), 'isNew': is_new}
+            'elapsed': elapsed(record), 'isNew': is_new}
     __pragma__('nojsiter')
 
 

@@ -255,21 +255,30 @@ def write_entries(api: list[str], work: Path) -> dict[str, Path]:
 
 def bundle(entry: Path, fmt: str, staged: Path) -> dict:
     meta = staged.with_suffix('.meta.json')
+    # Not minified here: terser compresses a little better from readable code.
     run([tool('esbuild'), str(entry), '--bundle', f'--format={fmt}', f'--target={TARGET}',
-         '--minify', '--sourcemap', '--legal-comments=none', '--log-level=warning',
+         '--sourcemap', '--legal-comments=none', '--log-level=warning',
          f'--metafile={meta}', f'--outfile={staged}'], entry.parent)
     return json.loads(meta.read_text(encoding='utf-8'))
 
 
 def minify(staged: Path, fmt: str, final: Path) -> None:
-    map_url = final.name + '.map'
+    """terser compresses; esbuild then renames and prints the result.
+
+    esbuild's renamer gives the same short names to the same roles in every
+    function (most used first), which gzip rewards: about 30 B less than
+    terser's own names. Each step reads the previous step's source map.
+    """
+    squeezed = staged.with_name('terser-' + final.name)
     args = [tool('terser'), str(staged), '--compress', 'passes=3,pure_getters=true,unsafe_arrows=true', '--mangle',
             '--ecma', '2017', '--comments', 'false',
-            '--source-map', f"content='{staged}.map',url='{map_url}'",
-            '-o', str(final)]
+            '--source-map', f"content='{staged}.map',url='{squeezed.name}.map'",
+            '-o', str(squeezed)]
     if fmt == 'esm':
         args.insert(2, '--module')
     run(args, staged.parent)
+    run([tool('esbuild'), str(squeezed), '--minify', f'--target={TARGET}', '--sourcemap',
+         '--legal-comments=none', '--log-level=warning', f'--outfile={final}'], staged.parent)
 
 
 def rewrite_map(final: Path, src: Path, work: Path) -> None:
