@@ -76,9 +76,9 @@ def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSetting
         wanted.domain = resolve_domain(wanted.domain)     # 'auto' is resolved once, here
         settings = wanted
         parsed_from = None    # the cookie name may have changed: parse afresh
-    effective = Object.assign(blank(), settings)
-    effective.secure = is_secure()
-    return effective
+    __pragma__('jsiter')
+    return Object.assign(blank(), settings, {'secure': is_secure()})
+    __pragma__('nojsiter')
 
 
 def check_option(key, value):

@@ -342,6 +342,9 @@ BAD_OPTIONS = [
     ('{name: "a b"}', 'RangeError', 'name'),
     ('{name: ""}', 'RangeError', 'name'),
     ('{name: "a;b"}', 'RangeError', 'name'),
+    ('{name: "a=b"}', 'RangeError', 'name'),
+    ('{name: "a$b"}', 'RangeError', 'name'),     # names are letters, digits, _ . -
+    ('{name: "caf\u00e9"}', 'RangeError', 'name'),
     ('{name: 5}', 'TypeError', 'name'),
     ('{sameSite: "lax"}', 'RangeError', 'sameSite'),
     ('{sameSite: "none"}', 'RangeError', 'sameSite'),
@@ -375,6 +378,8 @@ def test_configure_rejects_bad_options_and_changes_nothing(page, open_page, bund
         if result is None or result[0] != kind or word not in result[1] or after != before:
             failures.append((options, result, after))
     assert failures == []
+    # An option given as undefined or null keeps its value (secure: null = by protocol).
+    assert page.evaluate("S.configure({minutes: undefined, secure: null})") == before
     assert page.evaluate('document.cookie') == ''
     session = page.evaluate('S.getSession()')
     assert session['duration'] == 600000
