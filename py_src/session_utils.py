@@ -129,7 +129,7 @@ def fail(error_type, message):
 
 
 def attempt(action, fallback):
-    """action(), or `fallback` where it throws.
+    """action(), or `fallback` where it throws (undefined when not given).
 
     Storage and cookies throw in sandboxed frames and when blocked; in Node
     there is no window or document at all (a ReferenceError). A bare `except`
@@ -197,7 +197,7 @@ def blank():
 def uuid():
     """A lowercase RFC 4122 version-4 UUID from the best randomness there is."""
     # No crypto, or an http page (randomUUID needs a secure context): build one.
-    return (attempt(lambda: crypto.randomUUID(), None)
+    return (attempt(lambda: crypto.randomUUID())
             or '10000000-1000-4000-8000-100000000000'.replace(__new__(RegExp('[018]', 'g')), random_hex))
 
 
@@ -240,7 +240,7 @@ def parse(text, persisted):
     Never throws: broken encodings and JSON, wrong types, times a Date cannot
     hold, and a session too large to be extended all count as no session.
     """
-    return attempt(lambda: checked(parse_json(decodeURIComponent(text)), persisted and text), None)
+    return attempt(lambda: checked(parse_json(decodeURIComponent(text)), persisted and text))
 
 
 def fits(text, record):
@@ -287,7 +287,7 @@ def view(record, is_new, persisted_only):
 # --------------------------------------------------------------- storage
 
 def storage_get(kind, key):
-    return attempt(lambda: window[kind].getItem(key), None)
+    return attempt(lambda: window[kind].getItem(key))
 
 
 def storage_set(kind, key, value):
@@ -486,7 +486,7 @@ def open_events():
     """
     global events
     if not events:
-        events = attempt(lambda: document and __new__(BroadcastChannel('session-utils')), None) or __new__(EventTarget())
+        events = attempt(lambda: document and __new__(BroadcastChannel('session-utils'))) or __new__(EventTarget())
         # (a plain EventTarget never calls onmessage)
         events.onmessage = lambda message: message.data.pop() == settings.name and emit(message.data)
     return events
@@ -504,7 +504,7 @@ def announce(session, reason):
     emit([session, reason, False])
     # Fails on a plain EventTarget, or for an extra field that cannot be cloned.
     # The other tabs get the cookie's name last: a page listens to its own name.
-    attempt(lambda: events.postMessage([session, reason, True, settings.name]), 0)
+    attempt(lambda: events.postMessage([session, reason, True, settings.name]))
     return session
 
 
