@@ -420,10 +420,12 @@ def extendSession(minutes: 'number | null | undefined', extra: 'SessionExtra | n
     if not stored:
         return start(minutes, extra, False)
     record = Object.assign(blank(), stored)
-    record.modified = now()
-    set_expiry(record, record.modified, minutes)
-    if add_extra(record, extra) or Math.abs(record.expires - stored.expires) > record.duration / 100:
-        save(record)
+    time = now()
+    duration = Math.ceil(minutes * MINUTE)
+    # Compared before anything is built: a coalesced call costs only this.
+    if add_extra(record, extra) or Math.abs(time + duration - stored.expires) > duration / 100:
+        record.modified = time
+        save(set_expiry(record, time, minutes))
         return announce(view(record, False, False), 'extend')
     return view(stored, False, False)
 
