@@ -39,6 +39,7 @@ import os
 import re
 import shutil
 import subprocess
+import symtable
 import sys
 import time
 from pathlib import Path
@@ -53,6 +54,16 @@ BUNDLES = (
     ('session-utils.mjs', 'esm'),
 )
 RUNTIME_INPUT = re.compile(r'org\.transcrypt\.|(^|/)copy\.js$')
+# The names py_src may use without defining them: the JavaScript and browser
+# globals it calls (Transcrypt passes them through) and Transcrypt's own
+# helpers. Any other undefined name is a typo: the build stops at it, where it
+# would otherwise be a ReferenceError on the one browser path that reaches it.
+JS_GLOBALS = frozenset("""
+    Array BroadcastChannel CustomEvent Date Event EventTarget JSON Math Number Object RangeError RegExp
+    String Symbol TypeError Uint8Array addEventListener crypto decodeURIComponent document
+    encodeURIComponent isFinite location removeEventListener self window
+    __new__ __pragma__ __typeof__
+""".split())
 
 
 class BuildError(Exception):
@@ -161,6 +172,30 @@ def runtime_patched_methods(transcrypt: str) -> set[str]:
 # Patched names that are also real methods of built-ins or the DOM: a call may be
 # legitimate (Array.prototype.find, Set.prototype.add, Element.remove...).
 NATIVE_TOO = {'find', 'join', 'add', 'remove', 'append', 'index'}
+
+
+def undefined_names(module: Path) -> list[str]:
+    """Names the module reads but never defines (nor lists in JS_GLOBALS), as 'file.py:line: what'."""
+    source = module.read_text(encoding='utf-8')
+    top = symtable.symtable(source, module.name, 'exec')
+    defined = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    missing = set()
+    tables = [top]
+    while tables:
+        table = tables.pop()
+        tables += table.get_children()
+        for symbol in table.get_symbols():
+            # A function's name that is neither its own nor an enclosing one's is a global.
+            if symbol.is_referenced() and (table is top or symbol.is_global()):
+                missing.add(symbol.get_name())
+    missing -= defined | JS_GLOBALS
+    first_line = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and node.id in missing:
+            first_line[node.id] = min(first_line.get(node.id, node.lineno), node.lineno)
+    return [f'py_src/{module.name}:{first_line.get(name, "?")}: {name} is not defined '
+            f'(a typo, or a browser global to add to JS_GLOBALS in scripts/build.py)'
+            for name in sorted(missing, key=lambda name: (first_line.get(name, 0), name))]
 
 
 def check_generated_module(js: Path, patched: set[str]) -> list[str]:
@@ -320,12 +355,12 @@ def build(src: Path, dist: Path, work: Path) -> list[Path]:
     log_step('transpile', started, f'{len(list(src.glob("*.py")))} Python file(s) -> {generated.relative_to(work.parent) if work.is_relative_to(ROOT) else generated}')
 
     started = time.perf_counter()
-    problems = [p for js in sorted(generated.glob('*.js')) if not RUNTIME_INPUT.search(js.name)
-                for p in check_generated_module(js, patched)]
+    problems = undefined_names(module) + [p for js in sorted(generated.glob('*.js')) if not RUNTIME_INPUT.search(js.name)
+                                          for p in check_generated_module(js, patched)]
     if problems:
         raise BuildError(f'{problems[0]}' + (f' (and {len(problems) - 1} more)' if len(problems) > 1 else ''))
     entries = write_entries(api, work)
-    log_step('guard', started, f'{len(api)} exports, no runtime-only method calls')
+    log_step('guard', started, f'{len(api)} exports, no undefined names, no runtime-only method calls')
 
     dist.mkdir(parents=True, exist_ok=True)
     written = []

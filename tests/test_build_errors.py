@@ -108,3 +108,31 @@ def test_install_skips_unchanged_files(tmp_path):
     build.install(staged, dist)
     assert (dist / 'a.js').stat().st_mtime_ns == before - 10**9
     assert (dist / 'b.js').read_bytes() == b'new ' * 5000
+
+
+def test_an_undefined_name_stops_the_build_naming_its_line(tmp_path):
+    """A deleted helper compiles fine with Transcrypt; the guard stops the build at its first use."""
+    source = (ROOT / 'py_src' / 'session_utils.py').read_text(encoding='utf-8')
+    start = source.index('def elapsed(record):')
+    broken = source[:start] + source[source.index('\n\n\n', start) + 3:]
+    first_use = next(number for number, line in enumerate(broken.split('\n'), 1) if 'elapsed(record)' in line)
+    src = tmp_path / 'src'
+    src.mkdir()
+    (src / 'session_utils.py').write_text(broken, encoding='utf-8')
+    proc = run_build('--src', str(src), '--dist', str(tmp_path / 'dist'), '--work', str(tmp_path / 'work'))
+    assert proc.returncode == 2
+    assert one_line(proc.stderr).startswith(f'build: py_src/session_utils.py:{first_use}: elapsed is not defined')
+    assert not (tmp_path / 'dist').exists()
+
+
+def test_undefined_names_sees_through_nested_scopes(tmp_path):
+    assert build.undefined_names(ROOT / 'py_src' / 'session_utils.py') == []
+    sample = tmp_path / 'sample.py'
+    sample.write_text('x = 1\n'
+                      'def f(a):\n'
+                      '    def g():\n'
+                      '        return a + x + y + JSON.parse(a)\n'   # a: enclosing, x: module, JSON: listed
+                      '    return g() + windwo.top\n', encoding='utf-8')
+    found = build.undefined_names(sample)
+    assert [line.split(' is not defined')[0] for line in found] == ['py_src/sample.py:4: y',
+                                                                     'py_src/sample.py:5: windwo']
