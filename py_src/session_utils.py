@@ -248,7 +248,7 @@ def fits(text, record):
 
     An extend may add `,"modified":…,"modifiedAt":"…"` encoded (89 bytes) when
     the record has no `modified` yet, and 10 more digits of duration (durations
-    are whole milliseconds); the `=` after the name is the last byte.
+    are whole milliseconds). Add the `=` after the name: 11 or 100 bytes.
     """
     return settings.name.length + text.length + (11 if record.modified else 100) <= MAX_COOKIE
 
