@@ -488,7 +488,8 @@ def open_events():
     """
     global events
     if not events:
-        events = attempt(lambda: document and __new__(BroadcastChannel('session-utils'))) or __new__(EventTarget())
+        # The channel is named after the default cookie; each message carries the configured name.
+        events = attempt(lambda: document and __new__(BroadcastChannel('__session'))) or __new__(EventTarget())
         # (a plain EventTarget never calls onmessage)
         events.onmessage = lambda message: message.data.pop() == settings.name and emit(message.data)
     return events
