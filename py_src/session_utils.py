@@ -470,9 +470,7 @@ def onSessionChange(callback: 'SessionChangeCallback') -> 'Unsubscribe':
     """
     check_type(callback, 'function', 'callback')
 
-    def listener(event):
-        callback.apply(None, event.detail)
-
+    listener = lambda event: callback(*event.detail)     # detail: [session, reason, remote]
     open_events().addEventListener('change', listener)
     return lambda: events.removeEventListener('change', listener)
 
