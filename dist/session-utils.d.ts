@@ -152,6 +152,7 @@ export function onSessionChange(callback: SessionChangeCallback): Unsubscribe;
  * Set defaults for later calls; return the effective settings.
  *
  * Every option is checked before any is applied, so a bad one changes nothing.
- * The values checked are the ones copied, so a getter cannot slip one past.
+ * Each is read once (a getter cannot slip a value past the check), and only
+ * string keys are read: symbol keys are not options.
  */
 export function configure(options?: ConfigureOptions | null): SessionSettings;

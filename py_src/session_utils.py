@@ -65,14 +65,15 @@ def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSetting
     """Set defaults for later calls; return the effective settings.
 
     Every option is checked before any is applied, so a bad one changes nothing.
-    The values checked are the ones copied, so a getter cannot slip one past.
+    Each is read once (a getter cannot slip a value past the check), and only
+    string keys are read: symbol keys are not options.
     """
     global settings, parsed_from
     if options != None:
         check_type(options, 'plain object', 'options')
-        wanted = Object.assign(blank(), settings, options)
+        wanted = Object.assign(blank(), settings)
         for key in Object.keys(options):
-            wanted[key] = check_option(key, wanted[key])
+            wanted[key] = check_option(key, options[key])
         wanted.domain = resolve_domain(wanted.domain)     # 'auto' is resolved once, here
         settings = wanted
         parsed_from = None    # the cookie name may have changed: parse afresh

@@ -387,6 +387,20 @@ def test_configure_rejects_bad_options_and_changes_nothing(page, open_page, bund
     assert (cookie['name'], cookie['sameSite']) == ('sid', 'Strict')
 
 
+def test_configure_reads_each_option_once_and_ignores_symbol_keys(page, open_page, bundle):
+    open_page(page, '/cfg/index.html', bundle)
+    result = page.evaluate("""() => {
+        let reads = 0;   // a getter that turns bad after its first read
+        const options = {get name() { reads++; return reads === 1 ? 'sid' : 'a;b'; }, [Symbol('x')]: 1};
+        const settings = S.configure(options);
+        return {reads, name: settings.name, symbols: Object.getOwnPropertySymbols(settings).length,
+                again: S.configure().name};
+    }""")
+    assert result == {'reads': 1, 'name': 'sid', 'symbols': 0, 'again': 'sid'}
+    cookie_name = page.evaluate("S.getSession(); document.cookie.split('=')[0]")
+    assert cookie_name == 'sid'
+
+
 # ------------------------------------------------------ https through routes
 
 def serve_https(context, bundle: str, pattern: str = 'https://*.example.test/**') -> None:
