@@ -254,18 +254,19 @@ def fits(text, record):
     return settings.name.length + text.length + (11 if record.modified else 100) <= MAX_COOKIE
 
 
-def checked(record, cookie_text):
+def checked(record, persisted_text):
     """The record with its ISO strings rebuilt from its numbers, or None.
 
-    Every record needs a v4 id and a creation time. A persisted one, read from
-    `cookie_text` (None for a tab record), also needs an expiry, a duration in
+    Every record needs a v4 id and a creation time. A persisted one, encoded as
+    `persisted_text` in the cookie or localStorage (None for a tab record),
+    also needs an expiry, a duration in
     (0, 400 days], a number for `modified` if it has one, and room to be
     extended. That is what both session-utils and @analytics/session-utils
     0.2.4 write.
     """
-    if (matches(UUID, record.id) and is_number(record.created) and (not cookie_text or (
+    if (matches(UUID, record.id) and is_number(record.created) and (not persisted_text or (
             is_number(record.expires) and is_number(record.duration) and 0 < record.duration <= MAX_MINUTES * MINUTE
-            and (record.modified == None or is_number(record.modified)) and fits(cookie_text, record)))):
+            and (record.modified == None or is_number(record.modified)) and fits(persisted_text, record)))):
         del record['__proto__']      # an own key from JSON: harmless, but never copied on
         return stamp(record)
 
