@@ -259,10 +259,9 @@ def checked(record, persisted_text):
 
     Every record needs a v4 id and a creation time. A persisted one, encoded as
     `persisted_text` in the cookie or localStorage (None for a tab record),
-    also needs an expiry, a duration in
-    (0, 400 days], a number for `modified` if it has one, and room to be
-    extended. That is what both session-utils and @analytics/session-utils
-    0.2.4 write.
+    also needs an expiry, a duration in (0, 400 days], a number for `modified`
+    if it has one, and room to be extended. That is what both session-utils
+    and @analytics/session-utils 0.2.4 write.
     """
     if (matches(UUID, record.id) and is_number(record.created) and (not persisted_text or (
             is_number(record.expires) and is_number(record.duration) and 0 < record.duration <= MAX_MINUTES * MINUTE
