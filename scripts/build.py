@@ -185,7 +185,7 @@ def undefined_names(module: Path) -> list[str]:
         table = tables.pop()
         tables += table.get_children()
         for symbol in table.get_symbols():
-            # A function's name that is neither its own nor an enclosing one's is a global.
+            # A name a function reads that is neither its own nor an enclosing function's is a global.
             if symbol.is_referenced() and (table is top or symbol.is_global()):
                 missing.add(symbol.get_name())
     missing -= defined | JS_GLOBALS
