@@ -470,43 +470,36 @@ def onSessionChange(callback: 'SessionChangeCallback') -> 'Unsubscribe':
     or the call that made the change, and a removed listener is never called.
     """
     check_type(callback, 'function', 'callback')
-
-    listener = lambda event: callback(*event.detail)     # detail: [session, reason, remote]
-    open_events().addEventListener('change', listener)
-    return lambda: events.removeEventListener('change', listener)
+    listener = lambda message: message.data[0] == settings.name and callback(*message.data.slice(1))
+    open_events().addEventListener('message', listener)
+    return lambda: events.removeEventListener('message', listener)
 
 
 def open_events():
     """The page's event hub: a BroadcastChannel, or a plain EventTarget.
 
-    A BroadcastChannel is an EventTarget too: dispatchEvent() on it reaches this
-    page's listeners only, and postMessage() reaches the other tabs of the
-    origin (never this one), so one object carries both. In Node (no document:
-    a ReferenceError) or without BroadcastChannel, an EventTarget gives local
-    events only and keeps no process alive.
+    A BroadcastChannel is an EventTarget too: postMessage() reaches the other
+    tabs of the origin (never this one), and dispatchEvent() of a message event
+    reaches this page's listeners only, so one object and one listener carry
+    both. In Node (no document: a ReferenceError) or without BroadcastChannel,
+    an EventTarget gives local events only and keeps no process alive.
     """
     global events
-    if not events:
-        # The channel is named after the default cookie; each message carries the configured name.
-        events = attempt(lambda: document and __new__(BroadcastChannel('__session'))) or __new__(EventTarget())
-        # (a plain EventTarget never calls onmessage)
-        events.onmessage = lambda message: message.data.pop() == settings.name and emit(message.data)
+    events = events or attempt(lambda: document and __new__(BroadcastChannel('__session'))) or __new__(EventTarget())
     return events
 
 
-def emit(change):
-    """Call this page's listeners with `change`: [session, reason, remote]."""
-    __pragma__('jsiter')
-    open_events().dispatchEvent(__new__(CustomEvent('change', {'detail': change})))
-    __pragma__('nojsiter')
-
-
 def announce(session, reason):
-    """Tell this page's listeners, then the other tabs, of a change made here."""
-    emit([session, reason, False])
+    """Tell this page's listeners, then the other tabs, of a change made here.
+
+    Each message is [cookie name, session, reason, remote]: the channel is named
+    after the default cookie, and a page listens to changes of its own cookie.
+    """
+    __pragma__('jsiter')
+    open_events().dispatchEvent(__new__(MessageEvent('message', {'data': [settings.name, session, reason, False]})))
+    __pragma__('nojsiter')
     # Fails on a plain EventTarget, or for an extra field that cannot be cloned.
-    # The other tabs get the cookie's name last: a page listens to its own name.
-    attempt(lambda: events.postMessage([session, reason, True, settings.name]))
+    attempt(lambda: events.postMessage([settings.name, session, reason, True]))
     return session
 
 

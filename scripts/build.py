@@ -59,7 +59,7 @@ RUNTIME_INPUT = re.compile(r'org\.transcrypt\.|(^|/)copy\.js$')
 # helpers. Any other undefined name is a typo: the build stops at it, where it
 # would otherwise be a ReferenceError on the one browser path that reaches it.
 JS_GLOBALS = frozenset("""
-    Array BroadcastChannel CustomEvent Date Event EventTarget JSON Math Number Object RangeError RegExp
+    Array BroadcastChannel Date Event EventTarget JSON Math MessageEvent Number Object RangeError RegExp
     String Symbol TypeError Uint8Array addEventListener crypto decodeURIComponent document
     encodeURIComponent isFinite location removeEventListener self window
     __new__ __pragma__ __typeof__
