@@ -302,13 +302,12 @@ def read_cookies():
 
 
 def cookie_values(cookies):
-    """Values of every cookie with our name, in the browser's order: longest path first."""
-    prefix = settings.name + '='
-    found = []
-    for pair in cookies.split('; '):
-        if pair.indexOf(prefix) == 0:
-            found.push(pair.slice(prefix.length))
-    return found
+    """Values of every cookie with our name, in the browser's order: longest path first.
+
+    Pairs are separated by '; ' and a value never holds ';', so each piece
+    after a '; name=' starts with one of our values.
+    """
+    return ('; ' + cookies).split('; ' + settings.name + '=').slice(1).map(lambda piece: piece.split(';')[0])
 
 
 def our_cookies():
@@ -381,14 +380,12 @@ def save(record):
     # Read back what was written (a refused cookie reads back without it). This
     # read is the costly part of a write: Chromium flushes the write for it.
     write_cookie(cookie)
-    found = our_cookies()
-    if found.length > 1:
-        # Another copy is visible: 0.2.4 wrote one at this page's directory,
-        # which the browser lists first. Expire every copy, then write ours again.
+    found = our_cookies()[0]
+    if found != text:
         expire_cookies()
         write_cookie(cookie)
-        found = our_cookies()
-    if not (found[0] == text or storage_set('localStorage', settings.name, text)):
+        found = our_cookies()[0]
+    if not (found == text or storage_set('localStorage', settings.name, text)):
         memory = record
 
 
