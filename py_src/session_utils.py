@@ -382,6 +382,9 @@ def save(record):
     write_cookie(cookie)
     found = our_cookies()[0]
     if found != text:
+        # Ours is not listed first: a 0.2.4 copy at this page's directory
+        # shadows it (the browser lists longer paths first), or the cookie was
+        # refused. Expire every copy, then write ours again.
         expire_cookies()
         write_cookie(cookie)
         found = our_cookies()[0]

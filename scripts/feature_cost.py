@@ -66,12 +66,12 @@ def recipes() -> dict[str, list[tuple[str, str]]]:
         ],
         'localStorage fallback': [
             ("parse(storage_get('localStorage', settings.name), True) or memory", 'memory'),
-            ("if not (found[0] == text or storage_set('localStorage', settings.name, text)):",
-             'if found[0] != text:'),
+            ("if not (found == text or storage_set('localStorage', settings.name, text)):",
+             'if found != text:'),
             ("    storage_set('localStorage', settings.name, None)\n", ''),
         ],
         '0.2.4 copy clean-up': [
-            (_block('    if found.length > 1:', '    if not (found[0] == text'), ''),
+            (_block('    if found != text:', '    if not (found == text'), ''),
             (_block("    path = attempt(lambda: location.pathname, '')", '\n\n'), ''),
         ],
     }
