@@ -109,10 +109,11 @@ def resolve_domain(domain):
     domain = labels.pop()
     while labels.length:
         domain = labels.pop() + '.' + domain
+        # The probe needs no path: written and expired at the page's default path.
         probe = '__session_probe=' + domain
-        write_cookie(probe + ';path=/;domain=' + domain)
-        if read_cookies().indexOf(probe) >= 0:
-            write_cookie(probe + ';path=/;domain=' + domain + ';max-age=0')
+        write_cookie(probe + ';domain=' + domain)
+        if matches(probe, read_cookies()):      # its dots match any character: only a probe could match
+            write_cookie(probe + ';domain=' + domain + ';max-age=0')
             return domain
     return ''
 
