@@ -74,7 +74,8 @@ def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSetting
         wanted = Object.assign(blank(), settings)
         for key in Object.keys(options):
             wanted[key] = check_option(key, options[key])
-        wanted.domain = resolve_domain(wanted.domain)     # 'auto' is resolved once, here
+        if wanted.domain == 'auto':
+            wanted.domain = auto_domain()     # resolved once, here: settings never hold 'auto'
         settings = wanted
         parsed_from = None    # the cookie name may have changed: parse afresh
     __pragma__('jsiter')
@@ -95,7 +96,7 @@ def check_option(key, value):
     return value
 
 
-def resolve_domain(domain):
+def auto_domain():
     """'auto': the highest parent domain that accepts a cookie, as GA does.
 
     Browsers refuse a cookie for a public suffix (com, co.uk, github.io) and a
@@ -103,9 +104,7 @@ def resolve_domain(domain):
     the top down stops at the registrable domain. Pages without cookies, and
     hosts where nothing is accepted, get a host-only cookie ('').
     """
-    if domain != 'auto':
-        return domain
-    labels = attempt(lambda: location.hostname.split('.'), [])
+    labels = attempt(lambda: location.hostname, '').split('.')
     domain = labels.pop()
     while labels.length:
         domain = labels.pop() + '.' + domain
