@@ -119,8 +119,9 @@ def auto_domain():
 
 def is_secure():
     """Secure when SameSite=None demands it, when asked, or on an https page."""
-    return settings.sameSite == 'None' or (
-        attempt(lambda: location.protocol == 'https:', False) if settings.secure == None else settings.secure)
+    # Always a boolean: settings.secure is true, false or None (by protocol).
+    return (settings.sameSite == 'None' or settings.secure
+            or settings.secure == None and attempt(lambda: location.protocol == 'https:', False))
 
 
 # ------------------------------------------------------------ arguments
