@@ -148,7 +148,7 @@ def check_type(value, expected, argument):
 
     'plain object' stands for what {…} makes: not null, an array, a Date...
     """
-    if (('plain object' if blank().toString.call(value) == '[object Object]' else __typeof__(value))
+    if (('plain object' if Object.prototype.toString.call(value) == '[object Object]' else __typeof__(value))
             != expected):
         fail(TypeError, argument + ': not a ' + expected)
 
