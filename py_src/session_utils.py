@@ -112,7 +112,7 @@ def auto_domain():
         probe = '__session_probe=' + domain
         write_cookie(probe + ';domain=' + domain)
         if matches(probe, read_cookies()):      # its dots match any character: only a probe could match
-            write_cookie(probe + ';domain=' + domain + ';max-age=0')
+            write_cookie(probe + ';max-age=0;domain=' + domain)
             return domain
     return ''
 
