@@ -74,7 +74,8 @@ def configure(options: 'ConfigureOptions | null | undefined') -> 'SessionSetting
         wanted = Object.assign(blank(), settings)
         for key in Object.keys(options):
             wanted[key] = check_option(key, options[key])
-        wanted.domain = resolve_domain(wanted.domain)     # 'auto' is resolved once, here
+        if wanted.domain == 'auto':
+            wanted.domain = auto_domain()     # resolved once, here: settings never hold 'auto'
         settings = wanted
         parsed_from = None    # the cookie name may have changed: parse afresh
     __pragma__('jsiter')
@@ -95,7 +96,7 @@ def check_option(key, value):
     return value
 
 
-def resolve_domain(domain):
+def auto_domain():
     """'auto': the highest parent domain that accepts a cookie, as GA does.
 
     Browsers refuse a cookie for a public suffix (com, co.uk, github.io) and a
@@ -103,24 +104,24 @@ def resolve_domain(domain):
     the top down stops at the registrable domain. Pages without cookies, and
     hosts where nothing is accepted, get a host-only cookie ('').
     """
-    if domain != 'auto':
-        return domain
-    labels = attempt(lambda: location.hostname.split('.'), [])
+    labels = attempt(lambda: location.hostname, '').split('.')
     domain = labels.pop()
     while labels.length:
         domain = labels.pop() + '.' + domain
+        # The probe needs no path: written and expired at the page's default path.
         probe = '__session_probe=' + domain
-        write_cookie(probe + ';path=/;domain=' + domain)
-        if read_cookies().indexOf(probe) >= 0:
-            write_cookie(probe + ';path=/;domain=' + domain + ';max-age=0')
+        write_cookie(probe + ';domain=' + domain)
+        if matches(probe, read_cookies()):      # its dots match any character: only a probe could match
+            write_cookie(probe + ';max-age=0;domain=' + domain)
             return domain
     return ''
 
 
 def is_secure():
     """Secure when SameSite=None demands it, when asked, or on an https page."""
-    return settings.sameSite == 'None' or (
-        attempt(lambda: location.protocol == 'https:', False) if settings.secure == None else settings.secure)
+    # Always a boolean: settings.secure is true, false or None (by protocol).
+    return (settings.sameSite == 'None' or settings.secure
+            or settings.secure == None and attempt(lambda: location.protocol == 'https:', False))
 
 
 # ------------------------------------------------------------ arguments
@@ -147,7 +148,7 @@ def check_type(value, expected, argument):
 
     'plain object' stands for what {…} makes: not null, an array, a Date...
     """
-    if (('plain object' if blank().toString.call(value) == '[object Object]' else __typeof__(value))
+    if (('plain object' if Object.prototype.toString.call(value) == '[object Object]' else __typeof__(value))
             != expected):
         fail(TypeError, argument + ': not a ' + expected)
 
