@@ -594,8 +594,8 @@ def short_view(record, is_new):
 # ----------------------------------------------------------- page session
 
 page = None                   # this page view's session record
-page_address = None           # its address (location.href without the hash)
-page_href = None              # location.href when last seen: the fast path
+page_href = None              # location.href when last seen: the fast path (its
+                              # address, without the hash, is the page's)
 
 
 def getPageSession() -> 'PageSession':
@@ -606,7 +606,7 @@ def getPageSession() -> 'PageSession':
     """
     global page_href
     href = current_href()
-    if not page or href != page_href and href.split('#')[0] != page_address:
+    if not page or href != page_href and href.split('#')[0] != page_href.split('#')[0]:
         return setPageSession()
     page_href = href
     return short_view(page, False)
@@ -614,10 +614,9 @@ def getPageSession() -> 'PageSession':
 
 def setPageSession() -> 'PageSession':
     """Start a new page session."""
-    global page, page_address, page_href
+    global page, page_href
     page = sessionData()
     page_href = current_href()
-    page_address = page_href.split('#')[0]
     return short_view(page, True)
 
 
