@@ -541,9 +541,6 @@ def open_tab(force_new):
     is_new = not (stored and not (stored.live and is_top()))    # always a boolean
     tab = sessionData() if is_new else stored
     claim_tab()
-    if is_top():
-        addEventListener('pagehide', release_tab)
-        addEventListener('pageshow', reclaim_tab)
     return short_view(tab, is_new)
 
 
@@ -556,14 +553,21 @@ def is_top():
     return attempt(lambda: window == window.top, False)
 
 
-def mark_tab(live):
-    tab.live = live
+def store_tab():
     storage_set('sessionStorage', TAB_KEY, JSON.stringify(tab))
 
 
 def claim_tab():
-    """Store the record; a top-level page marks it as its own while it lives."""
-    mark_tab(tab_token if is_top() else tab.live)
+    """Store the record; a top-level page marks it as its own while it lives.
+
+    Such a page unmarks it on pagehide and marks it again on pageshow (adding
+    the same listener twice adds it once).
+    """
+    if is_top():
+        tab.live = tab_token
+        addEventListener('pagehide', release_tab)
+        addEventListener('pageshow', reclaim_tab)
+    store_tab()
 
 
 def reclaim_tab():
@@ -581,7 +585,8 @@ def release_tab():
     """On pagehide: unmark, unless a page restored from the bfcache took the mark."""
     stored = stored_tab()
     if not stored or stored.live == tab_token:
-        mark_tab(0)
+        tab.live = 0
+        store_tab()
 
 
 def short_view(record, is_new):
