@@ -514,6 +514,9 @@ def announce(session, reason):
 
 tab = None                    # this page's tab session record
 tab_token = Math.random()     # marks the tab's record while this page is alive
+# Whether this page is its tab's top-level page (frames never claim the tab):
+# fixed for the page's life, so asked once. False in Node (no window).
+is_top = attempt(lambda: window == window.top, False)
 
 
 def getTabSession() -> 'TabSession':
@@ -538,7 +541,7 @@ def open_tab(force_new):
     """
     global tab
     stored = None if force_new else stored_tab()
-    is_new = not (stored and not (stored.live and is_top()))    # always a boolean
+    is_new = not (stored and not (stored.live and is_top))    # always a boolean
     tab = sessionData() if is_new else stored
     claim_tab()
     return short_view(tab, is_new)
@@ -547,10 +550,6 @@ def open_tab(force_new):
 def stored_tab():
     """The tab record in sessionStorage, or None."""
     return parse(storage_get('sessionStorage', TAB_KEY), False)
-
-
-def is_top():
-    return attempt(lambda: window == window.top, False)
 
 
 def store_tab():
@@ -563,7 +562,7 @@ def claim_tab():
     Such a page unmarks it on pagehide and marks it again on pageshow (adding
     the same listener twice adds it once).
     """
-    if is_top():
+    if is_top:
         tab.live = tab_token
         addEventListener('pagehide', release_tab)
         addEventListener('pageshow', reclaim_tab)
