@@ -522,16 +522,16 @@ is_top = attempt(lambda: window == window.top, False)
 
 def getTabSession() -> 'TabSession':
     """The tab session: kept across reloads, new in a new or duplicated tab."""
-    return short_view(tab, False) if tab else open_tab(False)
+    return short_view(tab, False) if tab else open_tab(stored_tab())
 
 
 def setTabSession() -> 'TabSession':
     """Start a new tab session."""
-    return open_tab(True)
+    return open_tab(None)
 
 
-def open_tab(force_new):
-    """Adopt the tab's stored session, or start one.
+def open_tab(stored):
+    """Adopt the tab's `stored` session (None: there is none), or start one.
 
     A duplicated tab (the browser's "Duplicate tab", or window.open of a
     same-origin page) starts with a copy of sessionStorage, including the mark
@@ -541,11 +541,11 @@ def open_tab(force_new):
     Frames share their tab's storage and never claim it.
     """
     global tab
-    stored = None if force_new else stored_tab()
-    is_new = not (stored and not (stored.live and is_top))    # always a boolean
-    tab = sessionData() if is_new else stored
+    if stored and stored.live and is_top:
+        stored = None                    # a duplicate: the record is another page's
+    tab = stored or sessionData()
     claim_tab()
-    return short_view(tab, is_new)
+    return short_view(tab, not stored)
 
 
 def stored_tab():
