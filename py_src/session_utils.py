@@ -210,7 +210,8 @@ def random_hex(digit):
     bits). `digit` is a one-character string: JavaScript's ^ and / convert it.
     """
     byte = attempt(lambda: crypto.getRandomValues(__new__(Uint8Array(1)))[0], Math.random() * 256)
-    return (digit ^ (byte & 15) >> digit / 4).toString(16)
+    # digit ^ (byte & mask): the mask 15 >> digit / 4 is 15 for '0' and '1', 3 for '8'.
+    return (digit ^ byte & 15 >> digit / 4).toString(16)
 
 
 def sessionData() -> 'SessionData':
