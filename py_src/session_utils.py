@@ -583,9 +583,12 @@ def reclaim_tab():
 
 
 def release_tab():
-    """On pagehide: unmark, unless a page restored from the bfcache took the mark."""
-    stored = stored_tab()
-    if not stored or stored.live == tab_token:
+    """On pagehide: unmark, unless a page restored from the bfcache took the mark.
+
+    With nothing stored, this page's record (marked since the last pageshow)
+    stands in: the mark is ours.
+    """
+    if (stored_tab() or tab).live == tab_token:
         tab.live = 0
         store_tab()
 
