@@ -551,7 +551,7 @@ def open_tab(stored):
 
 def stored_tab():
     """The tab record in sessionStorage, or None."""
-    return parse(storage_get('sessionStorage', TAB_KEY), False)
+    return parse(storage_get('sessionStorage', TAB_KEY))     # `persisted` omitted: a tab record
 
 
 def store_tab():
