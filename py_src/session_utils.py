@@ -545,7 +545,7 @@ def open_tab(stored):
     if stored and stored.live and is_top:
         stored = None                    # a duplicate: the record is another page's
     tab = stored or sessionData()
-    claim_tab()
+    mark_tab(tab_token)
     return short_view(tab, not stored)
 
 
@@ -554,21 +554,17 @@ def stored_tab():
     return parse(storage_get('sessionStorage', TAB_KEY))     # `persisted` omitted: a tab record
 
 
-def store_tab():
-    storage_set('sessionStorage', TAB_KEY, JSON.stringify(tab))
-
-
-def claim_tab():
-    """Store the record; a top-level page marks it as its own while it lives.
+def mark_tab(live):
+    """Store the record; a top-level page marks it `live` (tab_token: its own; 0: no page's).
 
     Such a page unmarks it on pagehide and marks it again on pageshow (adding
     the same listener twice adds it once).
     """
     if is_top:
-        tab.live = tab_token
+        tab.live = live
         addEventListener('pagehide', release_tab)
         addEventListener('pageshow', reclaim_tab)
-    store_tab()
+    storage_set('sessionStorage', TAB_KEY, JSON.stringify(tab))
 
 
 def reclaim_tab():
@@ -579,7 +575,7 @@ def reclaim_tab():
     """
     global tab
     tab = stored_tab() or tab
-    claim_tab()
+    mark_tab(tab_token)
 
 
 def release_tab():
@@ -589,8 +585,7 @@ def release_tab():
     stands in: the mark is ours.
     """
     if (stored_tab() or tab).live == tab_token:
-        tab.live = 0
-        store_tab()
+        mark_tab(0)
 
 
 def short_view(record, is_new):
