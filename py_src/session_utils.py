@@ -518,7 +518,7 @@ tab = None                    # this page's tab session record
 tab_token = Math.random()     # marks the tab's record while this page is alive
 # Whether this page is its tab's top-level page (frames never claim the tab):
 # fixed for the page's life, so asked once. False in Node (no window).
-is_top = attempt(lambda: window == window.top, False)
+is_top = attempt(lambda: window == top, False)
 
 
 def getTabSession() -> 'TabSession':
