@@ -185,6 +185,10 @@ def matches(pattern, text):
     return RegExp(pattern).test(text)      # RegExp() without `new` is the same in JavaScript
 
 
+def current_href():
+    return attempt(lambda: location.href, '')      # '' in Node (no location)
+
+
 def now():
     return Date.now()
 
@@ -623,6 +627,3 @@ def setPageSession() -> 'PageSession':
     page_href = current_href()
     return short_view(page, True)
 
-
-def current_href():
-    return attempt(lambda: location.href, '')
