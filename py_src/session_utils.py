@@ -276,6 +276,14 @@ def checked(record, persisted_text):
         return stamp(record)
 
 
+def short_view(record, is_new):
+    """The tab and page sessions handed to callers: only these five fields, in a new object."""
+    __pragma__('jsiter')
+    return {'id': record.id, 'created': record.created, 'createdAt': record.createdAt,
+            'elapsed': elapsed(record), 'isNew': is_new}
+    __pragma__('nojsiter')
+
+
 def elapsed(record):
     return Math.max(now() - record.created, 0)
 
@@ -590,13 +598,6 @@ def release_tab():
     """
     if (stored_tab() or tab).live == tab_token:
         mark_tab(0)
-
-
-def short_view(record, is_new):
-    __pragma__('jsiter')
-    return {'id': record.id, 'created': record.created, 'createdAt': record.createdAt,
-            'elapsed': elapsed(record), 'isNew': is_new}
-    __pragma__('nojsiter')
 
 
 # ----------------------------------------------------------- page session
