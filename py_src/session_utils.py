@@ -613,18 +613,18 @@ def getPageSession() -> 'PageSession':
     One read of location.href per call: only when it differs from the last
     one is the hash cut off to see whether the page really changed.
     """
-    global page_href
+    global page, page_href
     href = current_href()
-    if not page or href != page_href and href.split('#')[0] != page_href.split('#')[0]:
-        return setPageSession()
+    is_new = not page or href != page_href and href.split('#')[0] != page_href.split('#')[0]
+    if is_new:
+        page = sessionData()
     page_href = href
-    return short_view(page, False)
+    return short_view(page, is_new)
 
 
 def setPageSession() -> 'PageSession':
     """Start a new page session."""
-    global page, page_href
-    page = sessionData()
-    page_href = current_href()
-    return short_view(page, True)
+    global page
+    page = None
+    return getPageSession()
 
