@@ -186,6 +186,10 @@ def matches(pattern, text):
     return RegExp(pattern).test(text)      # RegExp() without `new` is the same in JavaScript
 
 
+def current_href():
+    return attempt(lambda: location.href, '')      # '' in Node (no location)
+
+
 def now():
     return Date.now()
 
@@ -210,7 +214,8 @@ def random_hex(digit):
     bits). `digit` is a one-character string: JavaScript's ^ and / convert it.
     """
     byte = attempt(lambda: crypto.getRandomValues(__new__(Uint8Array(1)))[0], Math.random() * 256)
-    return (digit ^ (byte & 15) >> digit / 4).toString(16)
+    # digit ^ (byte & mask): the mask 15 >> digit / 4 is 15 for '0' and '1', 3 for '8'.
+    return (digit ^ byte & 15 >> digit / 4).toString(16)
 
 
 def sessionData() -> 'SessionData':
@@ -269,6 +274,14 @@ def checked(record, persisted_text):
             and (record.modified == None or is_number(record.modified)) and fits(persisted_text, record)))):
         del record['__proto__']      # an own key from JSON: harmless, but never copied on
         return stamp(record)
+
+
+def short_view(record, is_new):
+    """The tab and page sessions handed to callers: only these five fields, in a new object."""
+    __pragma__('jsiter')
+    return {'id': record.id, 'created': record.created, 'createdAt': record.createdAt,
+            'elapsed': elapsed(record), 'isNew': is_new}
+    __pragma__('nojsiter')
 
 
 def elapsed(record):
@@ -508,20 +521,23 @@ def announce(session, reason):
 
 tab = None                    # this page's tab session record
 tab_token = Math.random()     # marks the tab's record while this page is alive
+# Whether this page is its tab's top-level page (frames never claim the tab):
+# fixed for the page's life, so asked once. False in Node (no window).
+is_top = attempt(lambda: window == top, False)
 
 
 def getTabSession() -> 'TabSession':
     """The tab session: kept across reloads, new in a new or duplicated tab."""
-    return short_view(tab, False) if tab else open_tab(False)
+    return short_view(tab, False) if tab else open_tab(stored_tab())
 
 
 def setTabSession() -> 'TabSession':
     """Start a new tab session."""
-    return open_tab(True)
+    return open_tab(None)
 
 
-def open_tab(force_new):
-    """Adopt the tab's stored session, or start one.
+def open_tab(stored):
+    """Adopt the tab's `stored` session (None: there is none), or start one.
 
     A duplicated tab (the browser's "Duplicate tab", or window.open of a
     same-origin page) starts with a copy of sessionStorage, including the mark
@@ -531,33 +547,29 @@ def open_tab(force_new):
     Frames share their tab's storage and never claim it.
     """
     global tab
-    stored = None if force_new else stored_tab()
-    is_new = not (stored and not (stored.live and is_top()))    # always a boolean
-    tab = sessionData() if is_new else stored
-    claim_tab()
-    if is_top():
-        addEventListener('pagehide', release_tab)
-        addEventListener('pageshow', reclaim_tab)
-    return short_view(tab, is_new)
+    if stored and stored.live and is_top:
+        stored = None                    # a duplicate: the record is another page's
+    tab = stored or sessionData()
+    mark_tab(tab_token)
+    return short_view(tab, not stored)
 
 
 def stored_tab():
     """The tab record in sessionStorage, or None."""
-    return parse(storage_get('sessionStorage', TAB_KEY), False)
-
-
-def is_top():
-    return attempt(lambda: window == window.top, False)
+    return parse(storage_get('sessionStorage', TAB_KEY))     # `persisted` omitted: a tab record
 
 
 def mark_tab(live):
-    tab.live = live
+    """Store the record; a top-level page marks it `live` (tab_token: its own; 0: no page's).
+
+    Such a page unmarks it on pagehide and marks it again on pageshow (adding
+    the same listener twice adds it once).
+    """
+    if is_top:
+        tab.live = live
+        addEventListener('pagehide', release_tab)
+        addEventListener('pageshow', reclaim_tab)
     storage_set('sessionStorage', TAB_KEY, JSON.stringify(tab))
-
-
-def claim_tab():
-    """Store the record; a top-level page marks it as its own while it lives."""
-    mark_tab(tab_token if is_top() else tab.live)
 
 
 def reclaim_tab():
@@ -568,28 +580,24 @@ def reclaim_tab():
     """
     global tab
     tab = stored_tab() or tab
-    claim_tab()
+    mark_tab(tab_token)
 
 
 def release_tab():
-    """On pagehide: unmark, unless a page restored from the bfcache took the mark."""
-    stored = stored_tab()
-    if not stored or stored.live == tab_token:
+    """On pagehide: unmark, unless a page restored from the bfcache took the mark.
+
+    With nothing stored, this page's record (marked since the last pageshow)
+    stands in: the mark is ours.
+    """
+    if (stored_tab() or tab).live == tab_token:
         mark_tab(0)
-
-
-def short_view(record, is_new):
-    __pragma__('jsiter')
-    return {'id': record.id, 'created': record.created, 'createdAt': record.createdAt,
-            'elapsed': elapsed(record), 'isNew': is_new}
-    __pragma__('nojsiter')
 
 
 # ----------------------------------------------------------- page session
 
 page = None                   # this page view's session record
-page_address = None           # its address (location.href without the hash)
-page_href = None              # location.href when last seen: the fast path
+page_href = None              # location.href when last seen: the fast path (its
+                              # address, without the hash, is the page's)
 
 
 def getPageSession() -> 'PageSession':
@@ -598,22 +606,18 @@ def getPageSession() -> 'PageSession':
     One read of location.href per call: only when it differs from the last
     one is the hash cut off to see whether the page really changed.
     """
-    global page_href
+    global page, page_href
     href = current_href()
-    if not page or href != page_href and href.split('#')[0] != page_address:
-        return setPageSession()
+    is_new = not page or href != page_href and href.split('#')[0] != page_href.split('#')[0]
+    if is_new:
+        page = sessionData()
     page_href = href
-    return short_view(page, False)
+    return short_view(page, is_new)
 
 
 def setPageSession() -> 'PageSession':
     """Start a new page session."""
-    global page, page_address, page_href
-    page = sessionData()
-    page_href = current_href()
-    page_address = page_href.split('#')[0]
-    return short_view(page, True)
+    global page
+    page = None
+    return getPageSession()
 
-
-def current_href():
-    return attempt(lambda: location.href, '')

@@ -61,7 +61,7 @@ RUNTIME_INPUT = re.compile(r'org\.transcrypt\.|(^|/)copy\.js$')
 JS_GLOBALS = frozenset("""
     Array BroadcastChannel Date Event EventTarget JSON Math MessageEvent Number Object RangeError RegExp
     String Symbol TypeError Uint8Array addEventListener crypto decodeURIComponent document
-    encodeURIComponent isFinite location removeEventListener self window
+    encodeURIComponent isFinite location removeEventListener self top window
     __new__ __pragma__ __typeof__
 """.split())
 

@@ -56,13 +56,13 @@ def recipes() -> dict[str, list[tuple[str, str]]]:
              'def announce(session, reason):\n    return session\n'),
         ],
         'duplicated-tab detection': [
-            ('is_new = not (stored and not (stored.live and is_top()))', 'is_new = not stored'),
-            ("    claim_tab()\n    if is_top():\n        addEventListener('pagehide', release_tab)\n"
-             "        addEventListener('pageshow', reclaim_tab)\n",
-             "    storage_set('sessionStorage', TAB_KEY, JSON.stringify(tab))\n"),
+            (_block('    if stored and stored.live and is_top:', '    tab = stored or sessionData()'), ''),
+            (_block('    if is_top:\n        tab.live = live', "    storage_set('sessionStorage', TAB_KEY"), ''),
+            ('is_top = attempt(lambda: window == top, False)\n', ''),
         ],
         'SPA page sessions': [
-            ("if not page or href != page_href and href.split('#')[0] != page_address:", 'if not page:'),
+            ("is_new = not page or href != page_href and href.split('#')[0] != page_href.split('#')[0]",
+             'is_new = not page'),
         ],
         'localStorage fallback': [
             ("parse(storage_get('localStorage', settings.name), True) or memory", 'memory'),

@@ -34,7 +34,7 @@ def test_costs_come_from_real_builds_of_the_committed_source():
 def test_a_recipe_whose_text_is_gone_exits_3_and_names_it(tmp_path, monkeypatch, capsys):
     source = feature_cost.SOURCE.read_text(encoding='utf-8')
     changed = tmp_path / 'session_utils.py'
-    changed.write_text(source.replace("if not page or href != page_href", "if not page or page_href != href"),
+    changed.write_text(source.replace("is_new = not page or href != page_href", "is_new = not page or page_href != href"),
                        encoding='utf-8')
     monkeypatch.setattr(feature_cost, 'SOURCE', changed)
     assert feature_cost.main([]) == 3
