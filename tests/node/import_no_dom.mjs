@@ -9,19 +9,28 @@
 const url = process.argv[2];
 
 function snapshot() {
-  const values = new Map();
+  const descriptors = new Map();
   for (const name of Object.getOwnPropertyNames(globalThis)) {
-    const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
-    values.set(name, 'value' in descriptor ? descriptor.value : descriptor.get);
+    descriptors.set(name, Object.getOwnPropertyDescriptor(globalThis, name));
   }
-  return values;
+  return descriptors;
+}
+
+// Node defines some globals (MessageEvent, BroadcastChannel...) as lazy getters
+// that replace themselves with a plain value on the first read, whoever reads.
+// Such a name is unchanged when its value now is what the old getter gives
+// (asked only here, after both snapshots: Node's getter returns its cached value).
+function same(was, now) {
+  const slot = (descriptor) => ('value' in descriptor ? descriptor.value : descriptor.get);
+  return Object.is(slot(was), slot(now))
+    || (typeof was.get === 'function' && 'value' in now && Object.is(was.get.call(globalThis), now.value));
 }
 
 function compare(before, after) {
   const added = [...after.keys()].filter((name) => !before.has(name));
   const removed = [...before.keys()].filter((name) => !after.has(name));
   const changed = [...before.keys()].filter(
-    (name) => after.has(name) && !Object.is(before.get(name), after.get(name)));
+    (name) => after.has(name) && !same(before.get(name), after.get(name)));
   return { added, removed, changed };
 }
 
