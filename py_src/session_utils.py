@@ -393,17 +393,19 @@ def save(record):
               + ';samesite=' + settings.sameSite + (';secure' if is_secure() else ''))
     # Read back what was written (a refused cookie reads back without it). This
     # read is the costly part of a write: Chromium flushes the write for it.
-    write_cookie(cookie)
-    found = our_cookies()[0]
-    if found != text:
-        # Ours is not listed first: a 0.2.4 copy at this page's directory
-        # shadows it (the browser lists longer paths first), or the cookie was
-        # refused. Expire every copy, then write ours again.
-        expire_cookies()
-        write_cookie(cookie)
-        found = our_cookies()[0]
-    if not (found == text or storage_set('localStorage', settings.name, text)):
+    # Ours may not be listed first: a 0.2.4 copy at this page's directory
+    # shadows it (the browser lists longer paths first), or the cookie was
+    # refused. Then expire every copy (expire_cookies() returns None), and
+    # write ours again.
+    if not (sticks(cookie, text) or expire_cookies() or sticks(cookie, text)
+            or storage_set('localStorage', settings.name, text)):
         memory = record
+
+
+def sticks(cookie, text):
+    """Write the cookie; whether it reads back first among ours."""
+    write_cookie(cookie)
+    return our_cookies()[0] == text
 
 
 # ------------------------------------------------------ persisted session
