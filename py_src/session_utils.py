@@ -290,13 +290,11 @@ def elapsed(record):
 
 def view(record, is_new, persisted_only):
     """The object handed to callers: a copy, with the computed fields."""
-    session = Object.assign(blank(), record)
-    if not persisted_only:
-        session.elapsed = elapsed(record)
-        session.remaining = Math.max(record.expires - now(), 0)
-        session.isExpired = not session.remaining
-        session.isNew = is_new
-    return session
+    remaining = Math.max(record.expires - now(), 0)
+    __pragma__('jsiter')
+    return Object.assign(blank(), record, None if persisted_only else {
+        'elapsed': elapsed(record), 'remaining': remaining, 'isExpired': not remaining, 'isNew': is_new})
+    __pragma__('nojsiter')
 
 
 # --------------------------------------------------------------- storage
