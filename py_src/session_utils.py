@@ -414,12 +414,12 @@ def getSession(minutes: 'number | null | undefined', persistedOnly: 'boolean | u
     record = load()
     if record:
         return view(record, False, persistedOnly)
-    return start(minutes, None, persistedOnly)
+    return start(minutes, persistedOnly)
 
 
 def setSession(minutes: 'number | null | undefined', extra: 'SessionExtra | null | undefined') -> 'Session':
     """Start a new session (a new id), whatever there was."""
-    return start(check_minutes(minutes), check_extra(extra), False)
+    return start(check_minutes(minutes), False, check_extra(extra))
 
 
 def extendSession(minutes: 'number | null | undefined', extra: 'SessionExtra | null | undefined') -> 'Session':
@@ -433,7 +433,7 @@ def extendSession(minutes: 'number | null | undefined', extra: 'SessionExtra | n
     check_extra(extra)
     stored = load()
     if not stored:
-        return start(minutes, extra, False)
+        return start(minutes, False, extra)
     record = Object.assign(blank(), stored)
     time = now()
     duration = Math.ceil(minutes * MINUTE)
@@ -463,7 +463,7 @@ def set_expiry(record, time, minutes):
     return stamp(record)
 
 
-def start(minutes, extra, persisted_only):
+def start(minutes, persisted_only, extra):
     record = sessionData()
     add_extra(record, extra)
     save(set_expiry(record, record.created, minutes))
