@@ -241,13 +241,14 @@ def is_number(value):
     return value is +value       # false for NaN and for anything not a number
 
 
-def parse(text, persisted):
+def parse(text, tab):
     """A stored record from its text, or None when it is not a well-formed one.
 
     Never throws: broken encodings and JSON, wrong types, times a Date cannot
     hold, and a session too large to be extended all count as no session.
+    A persisted record (`tab` omitted) is checked more strictly than a tab's.
     """
-    return attempt(lambda: checked(parse_json(decodeURIComponent(text)), persisted and text))
+    return attempt(lambda: checked(parse_json(decodeURIComponent(text)), not tab and text))
 
 
 def fits(text, record):
@@ -264,7 +265,7 @@ def checked(record, persisted_text):
     """The record with its ISO strings rebuilt from its numbers, or None.
 
     Every record needs a v4 id and a creation time. A persisted one, encoded as
-    `persisted_text` in the cookie or localStorage (None for a tab record),
+    `persisted_text` in the cookie or localStorage (false for a tab record),
     also needs an expiry, a duration in (0, 400 days], a number for `modified`
     if it has one, and room to be extended. That is what both session-utils
     and @analytics/session-utils 0.2.4 write.
@@ -359,7 +360,7 @@ memory = None                 # the last resort store (a record), when no storag
 
 
 def load():
-    """The current persisted record, or None when there is no live session.
+    """The current persisted record, or a falsy value when there is no live session.
 
     Parsing is skipped while document.cookie is unchanged, yet a change made by
     another tab is seen on the very next call.
@@ -370,13 +371,13 @@ def load():
         parsed_from = cookies
         parsed_record = None
         for text in cookie_values(cookies):
-            parsed_record = parsed_record or parse(text, True)
-    record = parsed_record or parse(storage_get('localStorage', settings.name), True) or memory
+            parsed_record = parsed_record or parse(text)
+    record = parsed_record or parse(storage_get('localStorage', settings.name)) or memory
     # Unexpired, and not further in the future than its duration allows: a
     # clock set back would otherwise keep a session alive for as long as the
     # clock went back, so such a session counts as over.
     left = record and record.expires - now()
-    return record if 0 < left <= record.duration + CLOCK_SKEW else None
+    return 0 < left <= record.duration + CLOCK_SKEW and record
 
 
 def save(record):
@@ -450,7 +451,7 @@ def removeSession() -> 'void':
     global memory
     had_session = load()
     expire_cookies()
-    storage_set('localStorage', settings.name, None)
+    storage_set('localStorage', settings.name)     # no value: removes it
     memory = None
     if had_session:
         announce(None, 'remove')
@@ -556,7 +557,7 @@ def open_tab(stored):
 
 def stored_tab():
     """The tab record in sessionStorage, or None."""
-    return parse(storage_get('sessionStorage', TAB_KEY))     # `persisted` omitted: a tab record
+    return parse(storage_get('sessionStorage', TAB_KEY), True)     # True: a tab record
 
 
 def mark_tab(live):
