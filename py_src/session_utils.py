@@ -290,7 +290,7 @@ def elapsed(record):
 
 
 def view(record, is_new, persisted_only):
-    """The object handed to callers: a copy, with the computed fields."""
+    """The object handed to callers: a copy, with the computed fields unless `persisted_only`."""
     remaining = Math.max(record.expires - now(), 0)
     __pragma__('jsiter')
     return Object.assign(blank(), record, None if persisted_only else {
@@ -442,8 +442,8 @@ def extendSession(minutes: 'number | null | undefined', extra: 'SessionExtra | n
     if add_extra(record, extra) or Math.abs(time + duration - stored.expires) > duration / 100:
         record.modified = time
         save(set_expiry(record, time, minutes))
-        return announce(view(record, False, False), 'extend')
-    return view(stored, False, False)
+        return announce(view(record, False), 'extend')
+    return view(stored, False)
 
 
 def removeSession() -> 'void':
@@ -468,7 +468,7 @@ def start(minutes, persisted_only, extra):
     record = sessionData()
     add_extra(record, extra)
     save(set_expiry(record, record.created, minutes))
-    announce(view(record, True, False), 'start')
+    announce(view(record, True), 'start')
     return view(record, True, persisted_only)
 
 
