@@ -258,7 +258,7 @@ def fits(text, record):
     the record has no `modified` yet, and 10 more digits of duration (durations
     are whole milliseconds). Add the `=` after the name: 11 or 100 bytes.
     """
-    return settings.name.length + text.length + (11 if record.modified else 100) <= MAX_COOKIE
+    return (settings.name + text).length + (11 if record.modified else 100) <= MAX_COOKIE
 
 
 def checked(record, persisted_text):
