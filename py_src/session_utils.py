@@ -163,23 +163,6 @@ def check_minutes(minutes):
     return minutes
 
 
-def check_extra(extra):
-    if extra != None:
-        check_type(extra, 'plain object', 'extra')
-    return extra
-
-
-def add_extra(record, extra):
-    """Copy the caller's own keys into the record; return how many were taken."""
-    taken = 0
-    if extra:
-        for key in Object.keys(extra):
-            if not matches(RESERVED, key):
-                record[key] = extra[key]
-                taken += 1
-    return taken
-
-
 # --------------------------------------------------------------- records
 
 def matches(pattern, text):
@@ -225,18 +208,6 @@ def sessionData() -> 'SessionData':
     __pragma__('nojsiter')
 
 
-def stamp(record):
-    """Set the ISO string of each time the record has, from its number.
-
-    The one place `createdAt`, `expiresAt` and `modifiedAt` are made, so a
-    stored string is never trusted. Throws for a time a Date cannot hold.
-    """
-    for key in TIMES.split('|'):
-        if record[key] != None:
-            record[key + 'At'] = __new__(Date(record[key])).toISOString()
-    return record
-
-
 def is_number(value):
     return value is +value       # false for NaN and for anything not a number
 
@@ -259,6 +230,18 @@ def fits(text, record):
     are whole milliseconds). Add the `=` after the name: 11 or 100 bytes.
     """
     return (settings.name + text).length + (11 if record.modified else 100) <= MAX_COOKIE
+
+
+def stamp(record):
+    """Set the ISO string of each time the record has, from its number.
+
+    The one place `createdAt`, `expiresAt` and `modifiedAt` are made, so a
+    stored string is never trusted. Throws for a time a Date cannot hold.
+    """
+    for key in TIMES.split('|'):
+        if record[key] != None:
+            record[key + 'At'] = __new__(Date(record[key])).toISOString()
+    return record
 
 
 def checked(record, persisted_text):
@@ -408,6 +391,24 @@ def sticks(cookie, text):
 
 
 # ------------------------------------------------------ persisted session
+
+def check_extra(extra):
+    """`extra`, unless it is neither None nor a plain object (a TypeError)."""
+    if extra != None:
+        check_type(extra, 'plain object', 'extra')
+    return extra
+
+
+def add_extra(record, extra):
+    """Copy the caller's own keys into the record; return how many were taken."""
+    taken = 0
+    if extra:
+        for key in Object.keys(extra):
+            if not matches(RESERVED, key):
+                record[key] = extra[key]
+                taken += 1
+    return taken
+
 
 def getSession(minutes: 'number | null | undefined', persistedOnly: 'boolean | undefined') -> 'Session | PersistedSession':
     """The live session, or a new one lasting `minutes` when there is none."""
