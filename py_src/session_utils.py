@@ -306,10 +306,6 @@ def cookie_values(cookies):
     return ('; ' + cookies).split('; ' + settings.name + '=').slice(1).map(lambda piece: piece.split(';')[0])
 
 
-def our_cookies():
-    return cookie_values(read_cookies())
-
-
 def write_cookie(text):
     """document.cookie = text, where that does not throw."""
     try:
@@ -387,7 +383,7 @@ def save(record):
 def sticks(cookie, text):
     """Write the cookie; whether it reads back first among ours."""
     write_cookie(cookie)
-    return our_cookies()[0] == text
+    return cookie_values(read_cookies())[0] == text
 
 
 # ------------------------------------------------------ persisted session
