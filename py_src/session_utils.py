@@ -110,8 +110,8 @@ def auto_domain():
         domain = labels.pop() + '.' + domain
         # The probe needs no path: written and expired at the page's default path.
         probe = '__session_probe=' + domain
-        write_cookie(probe + ';domain=' + domain)
-        if matches(probe, read_cookies()):      # its dots match any character: only a probe could match
+        # Its dots match any character: only a probe could match.
+        if matches(probe, write_cookie(probe + ';domain=' + domain)):
             write_cookie(probe + ';max-age=0;domain=' + domain)
             return domain
     return ''
@@ -307,9 +307,14 @@ def cookie_values(cookies):
 
 
 def write_cookie(text):
-    """document.cookie = text, where that does not throw."""
+    """document.cookie = text; return what document.cookie then reads (undefined where either throws).
+
+    Every write reads back, even where the result is not needed (expiries):
+    one function for both is smaller, and a read costs microseconds.
+    """
     try:
         document.cookie = text
+        return document.cookie
     except:
         pass
 
@@ -381,9 +386,8 @@ def save(record):
 
 
 def sticks(cookie, text):
-    """Write the cookie; whether it reads back first among ours."""
-    write_cookie(cookie)
-    return cookie_values(read_cookies())[0] == text
+    """Write the cookie; whether it reads back first among ours (never where cookies throw)."""
+    return cookie_values(write_cookie(cookie))[0] == text
 
 
 # ------------------------------------------------------ persisted session
