@@ -309,8 +309,8 @@ def cookie_values(cookies):
 def write_cookie(text):
     """document.cookie = text; return what document.cookie then reads (undefined where either throws).
 
-    Every write reads back, even where the result is not needed (expiries):
-    one function for both is smaller, and a read costs microseconds.
+    Expiries read back too, unused: one function for both is smaller, and
+    expiries are rare (removeSession, a save shadowed by a 0.2.4 copy).
     """
     try:
         document.cookie = text
