@@ -293,10 +293,6 @@ def storage_set(kind, key, value):
                    False)
 
 
-def read_cookies():
-    return attempt(lambda: document.cookie, '')
-
-
 def cookie_values(cookies):
     """Values of every cookie with our name, in the browser's order: longest path first.
 
@@ -350,7 +346,7 @@ def load():
     another tab is seen on the very next call.
     """
     global parsed_from, parsed_record
-    cookies = read_cookies()
+    cookies = attempt(lambda: document.cookie, '')
     if cookies != parsed_from:
         parsed_from = cookies
         parsed_record = None
