@@ -65,13 +65,12 @@ def recipes() -> dict[str, list[tuple[str, str]]]:
              'is_new = not page'),
         ],
         'localStorage fallback': [
-            ("parse(storage_get('localStorage', settings.name), True) or memory", 'memory'),
-            ("if not (found == text or storage_set('localStorage', settings.name, text)):",
-             'if found != text:'),
-            ("    storage_set('localStorage', settings.name, None)\n", ''),
+            ("parse(storage_get('localStorage', settings.name)) or memory", 'memory'),
+            ("\n            or storage_set('localStorage', settings.name, text)", ''),
+            ("    storage_set('localStorage', settings.name)     # no value: removes it\n", ''),
         ],
         '0.2.4 copy clean-up': [
-            (_block('    if found != text:', '    if not (found == text'), ''),
+            (' or expire_cookies() or sticks(cookie, text)', ''),
             (_block("    path = attempt(lambda: location.pathname, '')", '\n\n'), ''),
         ],
     }
