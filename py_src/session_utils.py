@@ -440,7 +440,7 @@ def extendSession(minutes: 'number | null | undefined', extra: 'SessionExtra | n
         record.modified = time
         save(set_expiry(record, time, minutes))
         return announce(view(record, False), 'extend')
-    return view(stored, False)
+    return view(record, False)      # nothing was added to the copy
 
 
 def removeSession() -> 'void':
