@@ -293,6 +293,11 @@ def storage_set(kind, key, value):
                    False)
 
 
+def sticks(cookie, text):
+    """Write the cookie; whether it reads back first among ours (never where cookies throw)."""
+    return cookie_values(write_cookie(cookie))[0] == text
+
+
 def cookie_values(cookies):
     """Values of every cookie with our name, in the browser's order: longest path first.
 
@@ -379,11 +384,6 @@ def save(record):
     if not (sticks(cookie, text) or expire_cookies() or sticks(cookie, text)
             or storage_set('localStorage', settings.name, text)):
         memory = record
-
-
-def sticks(cookie, text):
-    """Write the cookie; whether it reads back first among ours (never where cookies throw)."""
-    return cookie_values(write_cookie(cookie))[0] == text
 
 
 # ------------------------------------------------------ persisted session
