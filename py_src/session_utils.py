@@ -110,8 +110,8 @@ def auto_domain():
         domain = labels.pop() + '.' + domain
         # The probe needs no path: written and expired at the page's default path.
         probe = '__session_probe=' + domain
-        # Its dots match any character: only a probe could match.
-        if matches(probe, write_cookie(probe + ';domain=' + domain)):
+        write_cookie(probe + ';domain=' + domain)
+        if matches(probe, read_cookies()):      # its dots match any character: only a probe could match
             write_cookie(probe + ';max-age=0;domain=' + domain)
             return domain
     return ''
@@ -294,8 +294,13 @@ def storage_set(kind, key, value):
 
 
 def sticks(cookie, text):
-    """Write the cookie; whether it reads back first among ours (never where cookies throw)."""
-    return cookie_values(write_cookie(cookie))[0] == text
+    """Write the cookie; whether it reads back first among ours.
+
+    Only a write that must be checked reads back: in Chromium a read just after
+    a write waits for the write (about 0.4 ms), so expiries do not read.
+    """
+    write_cookie(cookie)
+    return cookie_values(read_cookies())[0] == text
 
 
 def cookie_values(cookies):
@@ -308,16 +313,15 @@ def cookie_values(cookies):
 
 
 def write_cookie(text):
-    """document.cookie = text; return what document.cookie then reads (undefined where either throws).
-
-    Expiries read back too, unused: one function for both is smaller, and
-    expiries are rare (removeSession, a save shadowed by a 0.2.4 copy).
-    """
+    """document.cookie = text, where that does not throw."""
     try:
         document.cookie = text
-        return document.cookie
     except:
         pass
+
+
+def read_cookies():
+    return attempt(lambda: document.cookie, '')
 
 
 def domain_attribute():
@@ -351,7 +355,7 @@ def load():
     another tab is seen on the very next call.
     """
     global parsed_from, parsed_record
-    cookies = attempt(lambda: document.cookie, '')
+    cookies = read_cookies()
     if cookies != parsed_from:
         parsed_from = cookies
         parsed_record = None
