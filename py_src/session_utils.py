@@ -379,12 +379,10 @@ def save(record):
     cookie = (settings.name + '=' + text + ';path=/' + domain_attribute()
               + ';max-age=' + Math.ceil(record.duration / 1000)
               + ';samesite=' + settings.sameSite + (';secure' if is_secure() else ''))
-    # Read back what was written (a refused cookie reads back without it). This
-    # read is the costly part of a write: Chromium flushes the write for it.
-    # Ours may not be listed first: a 0.2.4 copy at this page's directory
-    # shadows it (the browser lists longer paths first), or the cookie was
-    # refused. Then expire every copy (expire_cookies() returns None), and
-    # write ours again.
+    # sticks() is false for a refused cookie, and for one shadowed by a 0.2.4
+    # copy at this page's directory (the browser lists longer paths first).
+    # Then expire every copy (expire_cookies() returns None, so the chain goes
+    # on) and write ours again; if it still does not stick, use localStorage.
     if not (sticks(cookie, text) or expire_cookies() or sticks(cookie, text)
             or storage_set('localStorage', settings.name, text)):
         memory = record
